@@ -1,0 +1,6 @@
+"""riskscore: a self-hosted adaptive-authentication engine."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -1,0 +1,147 @@
+"""One definition of the feature columns, shared by the online and batch paths.
+
+An attempt plus its enrichment becomes an :class:`Observation`: named string
+columns (the values the profile counts) and the place it came from. The
+profile and the scorer only ever see these columns, so a log that already has
+them (the RBA dataset's ``Country``, ``ASN``, ``Browser Name and Version``...)
+is scored by exactly the same definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from riskscore.core.attempt import Attempt
+from riskscore.core.enrichment import Enrichment
+
+IP: Final = "ip"
+ASN: Final = "asn"
+COUNTRY: Final = "country"
+REGION: Final = "region"
+CITY: Final = "city"
+UA: Final = "ua"
+BROWSER: Final = "browser"
+OS: Final = "os"
+DEVICE_TYPE: Final = "device_type"
+DEVICE: Final = "device"
+DEVICE_KEY: Final = "device_key"
+
+# Every column a user's profile (and the population) counts over proven sign-ins.
+PROFILE_COLUMNS: Final[tuple[str, ...]] = (
+    IP,
+    ASN,
+    COUNTRY,
+    REGION,
+    CITY,
+    UA,
+    BROWSER,
+    OS,
+    DEVICE_TYPE,
+    DEVICE,
+    DEVICE_KEY,
+)
+
+MISSING: Final = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where an attempt came from, for travel and for evidence."""
+
+    country: str = ""
+    region: str = ""
+    city: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_radius_km: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The feature columns of one attempt. Missing values are ``""``."""
+
+    values: dict[str, str]
+    place: Place
+    timestamp: datetime
+    ip_address: str
+    rtt_ms: float | None = None
+
+    def get(self, column: str) -> str:
+        """The value of one column (``""`` when missing)."""
+        return self.values.get(column, MISSING)
+
+
+def asn_key(asn: int | None, organization: str = "") -> str:
+    """The ASN column: ``AS<number>``, or the organisation when no number is known.
+
+    The packaged ASN data (built from geoip2fast) carries organisations only;
+    a user-supplied GeoLite2-ASN file gives numbers, as the RBA dataset does.
+    """
+    if asn is not None:
+        return f"AS{asn}"
+    return f"org:{organization.strip().lower()}" if organization.strip() else MISSING
+
+
+def region_key(country: str, region: str) -> str:
+    """Regions are only meaningful inside their country."""
+    return f"{country}/{region}" if country and region else MISSING
+
+
+def city_key(country: str, region: str, city: str) -> str:
+    """Cities are only meaningful inside their region."""
+    return f"{country}/{region}/{city}" if country and city else MISSING
+
+
+def device_key_of(browser_family: str, os_family: str, device_type: str) -> str:
+    """A device is browser family + OS family + type, versions stripped.
+
+    Versions are left out on purpose: browsers update themselves every few
+    weeks, and a device signature that includes the version calls every
+    update a new device (see risk-peers.md section 4, quackback PR #525).
+    """
+    if not (browser_family or os_family):
+        return MISSING
+    return f"{browser_family}|{os_family}|{device_type}"
+
+
+def observe(attempt: Attempt, enrichment: Enrichment) -> Observation:
+    """Derive the feature columns of an online attempt."""
+    geo = enrichment.geo
+    net = enrichment.network
+    ua = enrichment.user_agent
+    country = geo.country_code if geo else MISSING
+    region = geo.region if geo else MISSING
+    city = geo.city if geo else MISSING
+    has_ua = bool(attempt.user_agent)
+    values = {
+        IP: attempt.ip_address,
+        ASN: asn_key(net.asn, net.organization) if net else MISSING,
+        COUNTRY: country,
+        REGION: region_key(country, region),
+        CITY: city_key(country, region, city),
+        UA: attempt.user_agent,
+        BROWSER: ua.browser if has_ua else MISSING,
+        OS: ua.os if has_ua else MISSING,
+        DEVICE_TYPE: ua.device_type.value if has_ua else MISSING,
+        DEVICE: device_key_of(ua.browser_family, ua.os_family, ua.device_type.value)
+        if has_ua
+        else MISSING,
+        DEVICE_KEY: attempt.device_key,
+    }
+    place = Place(
+        country=country,
+        region=region,
+        city=city,
+        latitude=geo.latitude if geo else None,
+        longitude=geo.longitude if geo else None,
+        accuracy_radius_km=geo.accuracy_radius_km if geo else None,
+    )
+    return Observation(
+        values=values,
+        place=place,
+        timestamp=attempt.timestamp,
+        ip_address=attempt.ip_address,
+        rtt_ms=attempt.rtt_ms,
+    )

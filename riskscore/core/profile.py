@@ -1,0 +1,59 @@
+"""The plain data a store hands the scorer: counts over proven sign-ins.
+
+A *history* is one scope's counts (one user's, or the whole pool's). For each
+feature column the scorer needs three numbers only: how often this attempt's
+value was seen, how many values were seen in all, and how many distinct
+values: exactly what Freeman et al.'s likelihood estimates are built from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from riskscore.core.features import Place
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnStats:
+    """Counts for one column in one scope, relative to one attempt's value."""
+
+    count: int = 0
+    total: int = 0
+    distinct: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """One scope's proven sign-ins: their number and per-column stats."""
+
+    logins: int = 0
+    columns: Mapping[str, ColumnStats] = field(default_factory=dict)
+
+    def stats(self, column: str) -> ColumnStats:
+        """Stats of one column; zeros when the scope never saw it."""
+        return self.columns.get(column, _EMPTY)
+
+
+_EMPTY = ColumnStats()
+
+
+@dataclass(frozen=True, slots=True)
+class LastLogin:
+    """The user's most recent proven sign-in."""
+
+    timestamp: datetime
+    ip_address: str
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSnapshot:
+    """What the store knows that bears on one attempt."""
+
+    user: History
+    population: History
+    users: int
+    last_login: LastLogin | None = None
+    failures_since_success: int = 0
