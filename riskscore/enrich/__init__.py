@@ -1,0 +1,1 @@
+"""Adapters that enrich an attempt: IP geolocation and ASN, User-Agent parsing."""
