@@ -1,0 +1,1 @@
+"""Profile stores: where proven sign-ins, failures and scored attempts live."""

@@ -1,0 +1,112 @@
+"""An in-memory ProfileStore: the reference semantics, used by unit tests."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from riskscore.core.attempt import Outcome
+from riskscore.core.features import Observation
+from riskscore.core.profile import ColumnStats, History, LastLogin, ProfileSnapshot
+from riskscore.errors import NotFoundError
+from riskscore.stores.base import AttemptRecord, OutcomeResult, check_outcome, taught_values
+
+
+@dataclass
+class _Scope:
+    logins: int = 0
+    counts: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    totals: Counter[str] = field(default_factory=Counter)
+
+    def history(self, obs: Observation) -> History:
+        columns = {
+            col: ColumnStats(
+                count=self.counts[col][value] if value else 0,
+                total=self.totals[col],
+                distinct=len(self.counts[col]),
+            )
+            for col, value in obs.values.items()
+        }
+        return History(logins=self.logins, columns=columns)
+
+    def teach(self, values: dict[str, str]) -> None:
+        self.logins += 1
+        for col, value in values.items():
+            self.counts[col][value] += 1
+            self.totals[col] += 1
+
+
+@dataclass
+class _User:
+    scope: _Scope = field(default_factory=_Scope)
+    last_login: LastLogin | None = None
+    failures_since_success: int = 0
+
+
+class MemoryProfileStore:
+    """Keeps everything in dictionaries behind one lock; nothing survives a restart."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users: dict[tuple[str, str], _User] = {}
+        self._pools: defaultdict[str, _Scope] = defaultdict(_Scope)
+        self._pool_users: Counter[str] = Counter()
+        self._attempts: dict[str, AttemptRecord] = {}
+
+    def snapshot(self, pool_id: str, username: str, obs: Observation) -> ProfileSnapshot:
+        """What the user's and the pool's history say about this observation."""
+        with self._lock:
+            user = self._users.get((pool_id, username)) or _User()
+            return ProfileSnapshot(
+                user=user.scope.history(obs),
+                population=self._pools[pool_id].history(obs),
+                users=self._pool_users[pool_id],
+                last_login=user.last_login,
+                failures_since_success=user.failures_since_success,
+            )
+
+    def save_attempt(self, record: AttemptRecord) -> None:
+        """Keep a scored attempt."""
+        with self._lock:
+            self._attempts[record.event_id] = record
+
+    def apply_outcome(self, event_id: str, outcome: Outcome, at: datetime) -> OutcomeResult:
+        """Close an attempt; SUCCEEDED teaches the user's and the pool's counts."""
+        with self._lock:
+            record = self._attempts.get(event_id)
+            if record is None:
+                raise NotFoundError(f"no attempt with event_id {event_id!r}")
+            if check_outcome(record, outcome):
+                return OutcomeResult(record, already_recorded=True, profile_updated=False)
+            record = replace(record, outcome=outcome, outcome_at=at)
+            self._attempts[event_id] = record
+            key = (record.pool_id, record.username)
+            user = self._users.setdefault(key, _User())
+            if outcome is Outcome.SUCCEEDED:
+                if user.scope.logins == 0:
+                    self._pool_users[record.pool_id] += 1
+                values = taught_values(record.observation)
+                user.scope.teach(values)
+                self._pools[record.pool_id].teach(values)
+                obs = record.observation
+                if user.last_login is None or obs.timestamp >= user.last_login.timestamp:
+                    user.last_login = LastLogin(obs.timestamp, obs.ip_address, obs.place)
+                user.failures_since_success = 0
+            elif outcome.is_failure:
+                user.failures_since_success += 1
+            return OutcomeResult(
+                record, already_recorded=False, profile_updated=outcome is Outcome.SUCCEEDED
+            )
+
+    def purge_attempts(self, created_before: datetime) -> int:
+        """Forget attempts created before a time."""
+        with self._lock:
+            old = [k for k, r in self._attempts.items() if r.created < created_before]
+            for k in old:
+                del self._attempts[k]
+            return len(old)
+
+    def close(self) -> None:
+        """Nothing to flush."""

@@ -1,0 +1,152 @@
+"""Every ProfileStore keeps the same contract; each test runs on each store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from riskscore.core import features as f
+from riskscore.core.attempt import Outcome
+from riskscore.core.profile import ColumnStats
+from riskscore.errors import ConflictError, NotFoundError
+from riskscore.stores.base import ProfileStore
+from riskscore.stores.memory import MemoryProfileStore
+from riskscore.stores.sqlite import SqliteProfileStore
+from tests.builders import T0, make_obs, make_record, minutes
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileStore]:
+    s: ProfileStore
+    if request.param == "memory":
+        s = MemoryProfileStore()
+    else:
+        s = SqliteProfileStore(tmp_path / "profiles.sqlite3")
+    yield s
+    s.close()
+
+
+def test_empty_store_knows_nothing(store: ProfileStore) -> None:
+    snap = store.snapshot("p", "alice", make_obs())
+    assert snap.user.logins == 0
+    assert snap.population.logins == 0
+    assert snap.users == 0
+    assert snap.last_login is None
+    assert snap.user.stats(f.IP).count == 0
+
+
+def test_scoring_alone_teaches_nothing(store: ProfileStore) -> None:
+    obs = make_obs()
+    store.save_attempt(make_record("e1", obs, pool="p"))
+    snap = store.snapshot("p", "alice", obs)
+    assert snap.user.logins == 0
+    assert snap.population.stats(f.IP).count == 0
+
+
+def test_success_teaches_user_and_population(store: ProfileStore) -> None:
+    obs = make_obs()
+    store.save_attempt(make_record("e1", obs, pool="p"))
+    result = store.apply_outcome("e1", Outcome.SUCCEEDED, T0 + minutes(1))
+    assert result.profile_updated
+    assert not result.already_recorded
+    assert result.record.outcome is Outcome.SUCCEEDED
+    snap = store.snapshot("p", "alice", obs)
+    assert snap.user.logins == 1
+    assert snap.users == 1
+    assert snap.population.logins == 1
+    for col, value in obs.values.items():
+        expected = 1 if value else 0
+        assert snap.user.stats(col).count == expected, col
+        assert snap.population.stats(col).count == expected, col
+    assert snap.last_login is not None
+    assert snap.last_login.ip_address == obs.ip_address
+    assert snap.last_login.place == obs.place
+    assert snap.last_login.timestamp == obs.timestamp
+
+
+def test_counts_totals_and_distincts(store: ProfileStore) -> None:
+    ips = ["1.1.1.1", "1.1.1.1", "2.2.2.2"]
+    for i, ip in enumerate(ips):
+        obs = make_obs(ip=ip, at=T0 + minutes(i))
+        store.save_attempt(make_record(f"e{i}", obs, pool="p"))
+        store.apply_outcome(f"e{i}", Outcome.SUCCEEDED, obs.timestamp)
+    bob = make_obs(ip="1.1.1.1", at=T0 + minutes(10))
+    store.save_attempt(make_record("b", bob, pool="p", user="bob"))
+    store.apply_outcome("b", Outcome.SUCCEEDED, bob.timestamp)
+
+    snap = store.snapshot("p", "alice", make_obs(ip="1.1.1.1"))
+    assert snap.user.stats(f.IP) == ColumnStats(count=2, total=3, distinct=2)
+    assert snap.population.stats(f.IP).count == 3
+    assert snap.population.stats(f.IP).total == 4
+    assert snap.population.stats(f.IP).distinct == 2
+    assert snap.users == 2
+    assert snap.population.logins == 4
+    unseen = store.snapshot("p", "alice", make_obs(ip="9.9.9.9"))
+    assert unseen.user.stats(f.IP).count == 0
+    assert unseen.user.stats(f.IP).total == 3
+    # Pools are separate worlds.
+    other = store.snapshot("other-pool", "alice", make_obs(ip="1.1.1.1"))
+    assert other.user.logins == 0
+    assert other.population.logins == 0
+
+
+def test_missing_values_are_not_counted(store: ProfileStore) -> None:
+    obs = make_obs(country="", asn="")
+    store.save_attempt(make_record("e1", obs, pool="p"))
+    store.apply_outcome("e1", Outcome.SUCCEEDED, T0)
+    snap = store.snapshot("p", "alice", make_obs(country="", asn=""))
+    assert snap.user.stats(f.COUNTRY).total == 0
+    assert snap.user.stats(f.COUNTRY).distinct == 0
+    assert snap.user.stats(f.IP).total == 1
+
+
+def test_failures_count_until_success(store: ProfileStore) -> None:
+    for i, outcome in enumerate([Outcome.FAILED_PASSWORD, Outcome.FAILED_MFA, Outcome.ABANDONED]):
+        obs = make_obs(at=T0 + minutes(i))
+        store.save_attempt(make_record(f"e{i}", obs, pool="p"))
+        result = store.apply_outcome(f"e{i}", outcome, obs.timestamp)
+        assert not result.profile_updated
+    snap = store.snapshot("p", "alice", make_obs())
+    assert snap.failures_since_success == 2
+    assert snap.user.logins == 0
+    store.save_attempt(make_record("ok", make_obs(), pool="p"))
+    store.apply_outcome("ok", Outcome.SUCCEEDED, T0 + minutes(5))
+    assert store.snapshot("p", "alice", make_obs()).failures_since_success == 0
+
+
+def test_outcome_is_idempotent_and_not_changeable(store: ProfileStore) -> None:
+    store.save_attempt(make_record("e1", make_obs(), pool="p"))
+    store.apply_outcome("e1", Outcome.SUCCEEDED, T0)
+    again = store.apply_outcome("e1", Outcome.SUCCEEDED, T0)
+    assert again.already_recorded
+    assert not again.profile_updated
+    assert store.snapshot("p", "alice", make_obs()).user.logins == 1
+    with pytest.raises(ConflictError):
+        store.apply_outcome("e1", Outcome.FAILED_PASSWORD, T0)
+
+
+def test_unknown_event_is_not_found(store: ProfileStore) -> None:
+    with pytest.raises(NotFoundError):
+        store.apply_outcome("nope", Outcome.SUCCEEDED, T0)
+
+
+def test_last_login_keeps_the_latest(store: ProfileStore) -> None:
+    late = make_obs(ip="2.2.2.2", at=T0 + minutes(30))
+    early = make_obs(ip="1.1.1.1", at=T0)
+    for name, obs in (("late", late), ("early", early)):
+        store.save_attempt(make_record(name, obs, pool="p"))
+        store.apply_outcome(name, Outcome.SUCCEEDED, obs.timestamp)
+    last = store.snapshot("p", "alice", make_obs()).last_login
+    assert last is not None
+    assert last.ip_address == "2.2.2.2"
+
+
+def test_purge_forgets_old_attempts(store: ProfileStore) -> None:
+    store.save_attempt(make_record("old", make_obs(at=T0), pool="p"))
+    store.save_attempt(make_record("new", make_obs(at=T0 + minutes(60)), pool="p"))
+    assert store.purge_attempts(T0 + minutes(30)) == 1
+    with pytest.raises(NotFoundError):
+        store.apply_outcome("old", Outcome.SUCCEEDED, T0)
+    store.apply_outcome("new", Outcome.SUCCEEDED, T0 + minutes(61))
