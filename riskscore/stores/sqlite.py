@@ -1,0 +1,323 @@
+"""The embedded ProfileStore: one SQLite file in WAL mode.
+
+Reads run on a connection per thread and never wait for the writer (a WAL
+reader sees the last committed state). Writes go through one
+:class:`GroupCommitWriter` thread, so concurrent callers share a commit and
+its fsync. Schema and statements are in :mod:`riskscore.stores.sqlite_schema`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import threading
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from riskscore.core.attempt import EventType, Outcome
+from riskscore.core.features import Observation, Place
+from riskscore.core.profile import ColumnStats, History, LastLogin, ProfileSnapshot
+from riskscore.core.result import Decision, RiskLevel
+from riskscore.errors import NotFoundError, StoreUnavailableError
+from riskscore.stores import sqlite_schema as sql
+from riskscore.stores.base import AttemptRecord, OutcomeResult, check_outcome, taught_values
+from riskscore.stores.codec import from_micros, observation_from_json, observation_to_json
+from riskscore.stores.codec import to_micros as micros
+from riskscore.stores.sqlite_writer import GroupCommitWriter, WriterStats
+
+__all__ = ["Durability", "SqliteProfileStore", "WriterStats"]
+
+Durability = Literal["fsync", "flush", "none"]
+
+# In WAL mode FULL syncs the log at every commit (a commit survives power
+# loss), NORMAL only at checkpoints (survives a process kill), OFF never.
+_SYNCHRONOUS: Final[dict[str, str]] = {"fsync": "FULL", "flush": "NORMAL", "none": "OFF"}
+_MAX_PENDING: Final = 10_000
+
+
+class SqliteProfileStore:
+    """A ProfileStore in one SQLite file; see the module docstring for the design."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        durability: Durability = "fsync",
+        max_batch: int = 512,
+        max_delay_s: float = 0.002,
+        busy_timeout_s: float = 5.0,
+    ) -> None:
+        if durability not in _SYNCHRONOUS:
+            raise ValueError(
+                f"durability must be one of {sorted(_SYNCHRONOUS)}, not {durability!r}"
+            )
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, not {max_batch}")
+        if max_delay_s < 0 or busy_timeout_s < 0:
+            raise ValueError("max_delay_s and busy_timeout_s must not be negative")
+        self.path = Path(path)
+        self.durability: Durability = durability
+        self._busy_timeout_s = busy_timeout_s
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailableError(f"cannot open profile store {self.path}: {exc}") from exc
+        try:
+            _prepare(conn, self.path, durability)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreUnavailableError(f"cannot open profile store {self.path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._writer = GroupCommitWriter(
+            conn, max_batch=max_batch, max_delay_s=max_delay_s, max_pending=_MAX_PENDING
+        )
+        self._local = threading.local()
+        self._readers: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def stats(self) -> WriterStats:
+        """The writer's counters: jobs, commits, largest batch, queue depth."""
+        return self._writer.stats
+
+    def snapshot(self, pool_id: str, username: str, obs: Observation) -> ProfileSnapshot:
+        """What the user's and the pool's history say about this observation."""
+        if self._closed:
+            raise StoreUnavailableError("profile store is closed")
+        asked = [(col, value) for col, value in obs.values.items() if value]
+        params = [pool_id, username]
+        for pair in asked:
+            params.extend(pair)
+        try:
+            conn = self._reader()
+            # One read transaction, so the two statements see the same commit.
+            conn.execute("BEGIN")
+            try:
+                rows = conn.execute(sql.snapshot_sql(len(asked)), params).fetchall()
+                user = conn.execute(sql.LOAD_USER, (pool_id, username)).fetchone()
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"profile store read failed: {exc}") from exc
+        return _snapshot_of(obs, rows, user)
+
+    def save_attempt(self, record: AttemptRecord) -> None:
+        """Persist a scored attempt so its outcome can be reported later."""
+        row = (
+            record.event_id,
+            record.pool_id,
+            record.username,
+            record.event_type.value,
+            micros(record.created),
+            observation_to_json(record.observation),
+            record.risk_score,
+            record.risk_level.value,
+            record.decision.value,
+            record.outcome.value if record.outcome is not None else None,
+            micros(record.outcome_at) if record.outcome_at is not None else None,
+        )
+        self._writer.submit(functools.partial(_save_attempt, row))
+
+    def apply_outcome(self, event_id: str, outcome: Outcome, at: datetime) -> OutcomeResult:
+        """Close an attempt; SUCCEEDED teaches the profile in the same transaction."""
+        job = functools.partial(_apply_outcome, event_id, outcome, at, micros(at))
+        return self._writer.submit(job)
+
+    def purge_attempts(self, created_before: datetime) -> int:
+        """Forget attempts created before a time; returns how many."""
+        return self._writer.submit(functools.partial(_purge, micros(created_before)))
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer and close every connection."""
+        with self._readers_lock:
+            if self._closed:
+                return
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for _, conn in readers:
+            conn.close()
+        self._writer.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        # check_same_thread is off because close() closes every connection
+        # from its own thread; each is otherwise used by one thread only.
+        return sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout_s,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=256,
+        )
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        conn = self._connect()
+        conn.execute("PRAGMA query_only = ON")
+        with self._readers_lock:
+            if self._closed:
+                conn.close()
+                raise StoreUnavailableError("profile store is closed")
+            live = []
+            for thread, other in self._readers:
+                if thread.is_alive():
+                    live.append((thread, other))
+                else:
+                    other.close()
+            live.append((threading.current_thread(), conn))
+            self._readers = live
+        self._local.conn = conn
+        return conn
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, durability: Durability) -> None:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version > sql.SCHEMA_VERSION:
+        raise StoreUnavailableError(
+            f"profile store {path} has schema version {version}, newer than version "
+            f"{sql.SCHEMA_VERSION} that this riskscore understands; upgrade riskscore "
+            "or use another file"
+        )
+    (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    if str(mode).lower() != "wal":
+        raise StoreUnavailableError(f"profile store {path} cannot use WAL mode ({mode})")
+    conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[durability]}")
+    if version == sql.SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in sql.SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {sql.SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _snapshot_of(obs: Observation, rows: list[Any], user: Any) -> ProfileSnapshot:
+    counts: tuple[dict[str, int], dict[str, int]] = ({}, {})
+    columns: tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]] = ({}, {})
+    pool_logins = users = 0
+    for kind, col, a, b in rows:
+        if kind < 2:
+            counts[kind][col] = a
+        elif kind < 4:
+            columns[kind - 2][col] = (a, b)
+        else:
+            pool_logins, users = a, b
+    histories = [_columns_of(obs, counts[i], columns[i]) for i in (0, 1)]
+    last_login = None
+    logins = failures = 0
+    if user is not None:
+        logins, failures, at_us, ip, country, region, city, lat, lon, acc = user
+        if at_us is not None:
+            place = Place(country, region, city, lat, lon, acc)
+            last_login = LastLogin(from_micros(at_us), ip, place)
+    return ProfileSnapshot(
+        user=History(logins=logins, columns=histories[0]),
+        population=History(logins=pool_logins, columns=histories[1]),
+        users=users,
+        last_login=last_login,
+        failures_since_success=failures,
+    )
+
+
+def _columns_of(
+    obs: Observation, counts: dict[str, int], columns: dict[str, tuple[int, int]]
+) -> dict[str, ColumnStats]:
+    stats = {}
+    for col, value in obs.values.items():
+        total, distinct = columns.get(col, (0, 0))
+        stats[col] = ColumnStats(counts.get(col, 0) if value else 0, total, distinct)
+    return stats
+
+
+def _record_of(row: Any) -> AttemptRecord:
+    event_id, pool_id, username, event_type, created_us, obs, score, level, decision = row[:9]
+    outcome, outcome_at_us = row[9:]
+    return AttemptRecord(
+        event_id=event_id,
+        pool_id=pool_id,
+        username=username,
+        event_type=EventType(event_type),
+        created=from_micros(created_us),
+        observation=observation_from_json(obs),
+        risk_score=score,
+        risk_level=RiskLevel(level),
+        decision=Decision(decision),
+        outcome=Outcome(outcome) if outcome is not None else None,
+        outcome_at=from_micros(outcome_at_us) if outcome_at_us is not None else None,
+    )
+
+
+def _save_attempt(row: tuple[Any, ...], conn: sqlite3.Connection) -> None:
+    conn.execute(sql.SAVE_ATTEMPT, row)
+
+
+def _purge(created_before_us: int, conn: sqlite3.Connection) -> int:
+    return conn.execute(sql.PURGE, (created_before_us,)).rowcount
+
+
+def _apply_outcome(
+    event_id: str, outcome: Outcome, at: datetime, at_us: int, conn: sqlite3.Connection
+) -> OutcomeResult:
+    row = conn.execute(sql.LOAD_ATTEMPT, (event_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no attempt with event_id {event_id!r}")
+    record = _record_of(row)
+    if check_outcome(record, outcome):
+        return OutcomeResult(record, already_recorded=True, profile_updated=False)
+    conn.execute(sql.SET_OUTCOME, (outcome.value, at_us, event_id))
+    record = replace(record, outcome=outcome, outcome_at=at)
+    if outcome is Outcome.SUCCEEDED:
+        _teach(conn, record)
+    elif outcome.is_failure:
+        conn.execute(sql.COUNT_FAILURE, (record.pool_id, record.username))
+    return OutcomeResult(
+        record, already_recorded=False, profile_updated=outcome is Outcome.SUCCEEDED
+    )
+
+
+def _teach(conn: sqlite3.Connection, record: AttemptRecord) -> None:
+    obs, place = record.observation, record.observation.place
+    user = (record.pool_id, record.username)
+    (logins,) = conn.execute(sql.TEACH_USER, user).fetchone()
+    conn.execute(
+        sql.SET_LAST_LOGIN,
+        (
+            *user,
+            micros(obs.timestamp),
+            obs.ip_address,
+            place.country,
+            place.region,
+            place.city,
+            place.latitude,
+            place.longitude,
+            place.accuracy_radius_km,
+        ),
+    )
+    conn.execute(sql.TEACH_POOL, (record.pool_id, 1 if logins == 1 else 0))
+    values = taught_values(obs)
+    if not values:
+        return
+    pairs = [item for pair in values.items() for item in pair]
+    scopes: tuple[tuple[sql.Scope, list[str]], ...] = (
+        ("user", [record.pool_id, record.username]),
+        ("pool", [record.pool_id]),
+    )
+    for scope, key in scopes:
+        counted = conn.execute(sql.count_values_sql(scope, len(values)), key + pairs).fetchall()
+        new = {col for col, count in counted if count == 1}
+        flags: list[str | int] = [*key]
+        for col in values:
+            flags += (col, 1 if col in new else 0)
+        conn.execute(sql.count_columns_sql(scope, len(values)), flags)

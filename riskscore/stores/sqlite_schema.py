@@ -1,0 +1,201 @@
+"""The SQLite store's schema and statements.
+
+Counts are kept pre-aggregated per scope (a user's, a pool's), keyed by their
+primary keys, so a snapshot is a handful of point lookups rather than a scan:
+``*_values`` hold how often each value was seen, ``*_columns`` each column's
+total and number of distinct values. Datetimes are integer microseconds
+(riskscore.stores.codec).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Final, Literal
+
+__all__ = [
+    "COUNT_FAILURE",
+    "LOAD_ATTEMPT",
+    "LOAD_USER",
+    "PURGE",
+    "SAVE_ATTEMPT",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "SET_LAST_LOGIN",
+    "SET_OUTCOME",
+    "TEACH_POOL",
+    "TEACH_USER",
+    "count_columns_sql",
+    "count_values_sql",
+    "snapshot_sql",
+]
+
+Scope = Literal["user", "pool"]
+
+SCHEMA_VERSION: Final = 1
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS attempts (
+    event_id TEXT PRIMARY KEY,
+    pool_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    observation TEXT NOT NULL,
+    risk_score REAL NOT NULL,
+    risk_level TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    outcome TEXT,
+    outcome_at_us INTEGER
+);
+CREATE INDEX IF NOT EXISTS attempts_by_created ON attempts (created_us);
+CREATE TABLE IF NOT EXISTS pools (
+    pool_id TEXT PRIMARY KEY,
+    logins INTEGER NOT NULL,
+    users INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+    pool_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    logins INTEGER NOT NULL,
+    failures_since_success INTEGER NOT NULL,
+    last_at_us INTEGER,
+    last_ip TEXT,
+    last_country TEXT,
+    last_region TEXT,
+    last_city TEXT,
+    last_latitude REAL,
+    last_longitude REAL,
+    last_accuracy_km REAL,
+    PRIMARY KEY (pool_id, username)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pool_columns (
+    pool_id TEXT NOT NULL,
+    col TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    distinct_count INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, col)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pool_values (
+    pool_id TEXT NOT NULL,
+    col TEXT NOT NULL,
+    value TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, col, value)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS user_columns (
+    pool_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    col TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    distinct_count INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, username, col)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS user_values (
+    pool_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    col TEXT NOT NULL,
+    value TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, username, col, value)
+) WITHOUT ROWID;
+"""
+
+SAVE_ATTEMPT: Final = """
+INSERT OR REPLACE INTO attempts (
+    event_id, pool_id, username, event_type, created_us, observation,
+    risk_score, risk_level, decision, outcome, outcome_at_us
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+LOAD_ATTEMPT: Final = """
+SELECT event_id, pool_id, username, event_type, created_us, observation,
+    risk_score, risk_level, decision, outcome, outcome_at_us
+FROM attempts WHERE event_id = ?
+"""
+SET_OUTCOME: Final = "UPDATE attempts SET outcome = ?, outcome_at_us = ? WHERE event_id = ?"
+PURGE: Final = "DELETE FROM attempts WHERE created_us < ?"
+
+LOAD_USER: Final = """
+SELECT logins, failures_since_success, last_at_us, last_ip, last_country, last_region,
+    last_city, last_latitude, last_longitude, last_accuracy_km
+FROM users WHERE pool_id = ? AND username = ?
+"""
+TEACH_USER: Final = """
+INSERT INTO users (pool_id, username, logins, failures_since_success) VALUES (?, ?, 1, 0)
+ON CONFLICT (pool_id, username) DO UPDATE
+SET logins = logins + 1, failures_since_success = 0
+RETURNING logins
+"""
+# A success as new as the stored one or newer replaces it, as in the memory store.
+SET_LAST_LOGIN: Final = """
+UPDATE users SET last_at_us = ?3, last_ip = ?4, last_country = ?5, last_region = ?6,
+    last_city = ?7, last_latitude = ?8, last_longitude = ?9, last_accuracy_km = ?10
+WHERE pool_id = ?1 AND username = ?2 AND (last_at_us IS NULL OR last_at_us <= ?3)
+"""
+COUNT_FAILURE: Final = (
+    "INSERT INTO users (pool_id, username, logins, failures_since_success) VALUES (?, ?, 0, 1)"
+    " ON CONFLICT (pool_id, username) DO UPDATE"
+    " SET failures_since_success = failures_since_success + 1"
+)
+TEACH_POOL: Final = (
+    "INSERT INTO pools (pool_id, logins, users) VALUES (?, 1, ?)"
+    " ON CONFLICT (pool_id) DO UPDATE SET logins = logins + 1, users = users + excluded.users"
+)
+
+
+# The builders below interpolate only this module's own identifiers and
+# placeholder numbers; every value is bound, hence the S608 waivers.
+
+
+@functools.lru_cache(maxsize=32)
+def snapshot_sql(n_values: int) -> str:
+    """One statement for a snapshot: ?1 pool, ?2 user, then (column, value) pairs."""
+    parts: list[str] = []
+    for i in range(n_values):
+        col, value = 3 + 2 * i, 4 + 2 * i
+        parts.append(
+            f"SELECT 0, col, count, 0 FROM user_values WHERE pool_id = ?1 AND username = ?2"  # noqa: S608
+            f" AND col = ?{col} AND value = ?{value}"
+        )
+        parts.append(
+            f"SELECT 1, col, count, 0 FROM pool_values WHERE pool_id = ?1"  # noqa: S608
+            f" AND col = ?{col} AND value = ?{value}"
+        )
+    parts.append(
+        "SELECT 2, col, total, distinct_count FROM user_columns"
+        " WHERE pool_id = ?1 AND username = ?2"
+    )
+    parts.append("SELECT 3, col, total, distinct_count FROM pool_columns WHERE pool_id = ?1")
+    parts.append("SELECT 4, '', logins, users FROM pools WHERE pool_id = ?1")
+    return " UNION ALL ".join(parts)
+
+
+@functools.lru_cache(maxsize=64)
+def count_values_sql(scope: Scope, n_values: int) -> str:
+    """Add one to each (column, value); RETURNING tells which values are new."""
+    key = "pool_id, username" if scope == "user" else "pool_id"
+    head = "?1, ?2" if scope == "user" else "?1"
+    first = 3 if scope == "user" else 2
+    rows = ", ".join(
+        f"({head}, ?{first + 2 * i}, ?{first + 2 * i + 1}, 1)" for i in range(n_values)
+    )
+    return (
+        f"INSERT INTO {scope}_values ({key}, col, value, count) VALUES {rows}"  # noqa: S608
+        f" ON CONFLICT ({key}, col, value) DO UPDATE SET count = count + 1"
+        " RETURNING col, count"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def count_columns_sql(scope: Scope, n_values: int) -> str:
+    """Add one to each column's total, and its number of new values to its distinct."""
+    key = "pool_id, username" if scope == "user" else "pool_id"
+    head = "?1, ?2" if scope == "user" else "?1"
+    first = 3 if scope == "user" else 2
+    rows = ", ".join(
+        f"({head}, ?{first + 2 * i}, 1, ?{first + 2 * i + 1})" for i in range(n_values)
+    )
+    return (
+        f"INSERT INTO {scope}_columns ({key}, col, total, distinct_count) VALUES {rows}"  # noqa: S608
+        f" ON CONFLICT ({key}, col) DO UPDATE SET total = total + 1,"
+        " distinct_count = distinct_count + excluded.distinct_count"
+    )

@@ -1,0 +1,122 @@
+"""The stored forms of observations, attempt records and datetimes round-trip exactly."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
+
+from riskscore.core.attempt import EventType, Outcome
+from riskscore.core.features import Observation, Place
+from riskscore.core.result import Decision, RiskLevel
+from riskscore.stores.base import AttemptRecord
+from riskscore.stores.codec import (
+    from_micros,
+    observation_from_json,
+    observation_to_json,
+    record_from_json,
+    record_to_json,
+    to_micros,
+)
+from tests.builders import T0, make_obs, make_record
+
+GOLDEN_OBSERVATION = (
+    '{"ip_address":"84.208.0.1","place":{"accuracy_radius_km":20,"city":"Oslo",'
+    '"country":"NO","latitude":59.9,"longitude":10.7,"region":""},"rtt_ms":null,'
+    '"timestamp_us":1767603600000000,"values":{"asn":"AS2119","browser":"Firefox 120.0",'
+    '"city":"NO/Oslo County/Oslo","country":"NO","device":"Firefox|Windows|desktop",'
+    '"device_key":"","device_type":"desktop","ip":"84.208.0.1","os":"Windows 10",'
+    '"region":"NO/Oslo County","ua":"Mozilla/5.0 Firefox/120.0"}}'
+)
+
+utc_datetimes = st.datetimes(timezones=st.just(UTC))
+maybe_float = st.none() | st.floats(allow_nan=False)
+places = st.builds(Place, st.text(), st.text(), st.text(), maybe_float, maybe_float, maybe_float)
+observations = st.builds(
+    Observation,
+    values=st.dictionaries(st.text(max_size=12), st.text(max_size=40), max_size=12),
+    place=places,
+    timestamp=utc_datetimes,
+    ip_address=st.text(max_size=45),
+    rtt_ms=maybe_float,
+)
+records = st.builds(
+    AttemptRecord,
+    event_id=st.text(min_size=1),
+    pool_id=st.text(),
+    username=st.text(),
+    event_type=st.sampled_from(EventType),
+    created=utc_datetimes,
+    observation=observations,
+    risk_score=st.floats(0, 1),
+    risk_level=st.sampled_from(RiskLevel),
+    decision=st.sampled_from(Decision),
+    outcome=st.none() | st.sampled_from(Outcome),
+    outcome_at=st.none() | utc_datetimes,
+)
+
+
+def test_observation_wire_form_is_stable() -> None:
+    assert observation_to_json(make_obs()) == GOLDEN_OBSERVATION
+    assert observation_from_json(GOLDEN_OBSERVATION) == make_obs()
+
+
+@seed(20260105)
+@settings(max_examples=200)
+@given(observations)
+def test_observation_round_trips(obs: Observation) -> None:
+    assert observation_from_json(observation_to_json(obs)) == obs
+
+
+@seed(20260105)
+@settings(max_examples=200)
+@given(records)
+def test_record_round_trips(record: AttemptRecord) -> None:
+    assert record_from_json(record_to_json(record)) == record
+
+
+def test_record_with_outcome_round_trips() -> None:
+    record = make_record("e1", make_obs())
+    closed = replace(
+        record, outcome=Outcome.FAILED_MFA, outcome_at=T0 + timedelta(seconds=3, microseconds=7)
+    )
+    assert record_from_json(record_to_json(closed)) == closed
+
+
+@seed(20260105)
+@given(utc_datetimes)
+def test_micros_round_trip_exactly(at: datetime) -> None:
+    assert from_micros(to_micros(at)) == at
+    assert from_micros(to_micros(at)).tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("at", "micros"),
+    [
+        (datetime(1970, 1, 1, tzinfo=UTC), 0),
+        (datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC), 1),
+        (datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC), -1),
+        (datetime(2026, 1, 5, 10, 0, tzinfo=timezone(timedelta(hours=1))), 1767603600000000),
+    ],
+)
+def test_micros_count_from_the_epoch_in_utc(at: datetime, micros: int) -> None:
+    assert to_micros(at) == micros
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        to_micros(datetime(2026, 1, 5, 9, 0))
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"values": {}}', "[]"])
+def test_malformed_observations_raise_value_error(text: str) -> None:
+    with pytest.raises(ValueError, match="stored"):
+        observation_from_json(text)
+
+
+def test_malformed_records_raise_value_error() -> None:
+    with pytest.raises(ValueError, match="stored attempt"):
+        record_from_json('{"event_id": "e1"}')
