@@ -31,7 +31,7 @@ batch scoring calls them once per column over a whole time-sorted log.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,7 +70,7 @@ DEFAULT_HIERARCHIES: Final = (IP_HIERARCHY, UA_HIERARCHY)
 
 def smoothed_likelihood(count: Num, total: Num, unseen: Num) -> Num:
     """Freeman's smoothed estimate: c/(N+M), or 1/(N+M) for an unseen value."""
-    return (count + (count == 0)) / (total + unseen)
+    return cast(Num, (count + (count == 0)) / (total + unseen))  # type: ignore[redundant-cast]
 
 
 def raw_likelihood(count: Num, total: Num, unseen: Num) -> Num:
@@ -81,7 +81,7 @@ def raw_likelihood(count: Num, total: Num, unseen: Num) -> Num:
 def likelihood_ratio(p_population: Num, p_user: Num) -> Num:
     """p(x)/p(x|u), with p(x|u) := p(x)/4 where the user never saw x."""
     fallback = (p_user == 0) * p_population / UNSEEN_LOCAL_DIVISOR
-    return p_population / (p_user + fallback)
+    return cast(Num, p_population / (p_user + fallback))  # type: ignore[redundant-cast]
 
 
 def user_factor(user_logins: Num, logins: Num, users: Num) -> Num:

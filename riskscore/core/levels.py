@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.errors import ConfigError
 
+DEFAULT_MIDPOINT = 7.0
+DEFAULT_MEDIUM = 0.5
+DEFAULT_HIGH = 0.855
+
 
 @dataclass(frozen=True, slots=True)
 class LevelThresholds:
@@ -17,9 +21,9 @@ class LevelThresholds:
     (benchmarks/RESULTS.md): about 2% of them reach MEDIUM and 0.2% HIGH.
     """
 
-    midpoint: float = 40.0
-    medium: float = 0.5
-    high: float = 0.8
+    midpoint: float = DEFAULT_MIDPOINT
+    medium: float = DEFAULT_MEDIUM
+    high: float = DEFAULT_HIGH
 
     def __post_init__(self) -> None:
         if not (self.midpoint > 0 and math.isfinite(self.midpoint)):

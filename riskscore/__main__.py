@@ -1,0 +1,5 @@
+"""``python -m riskscore``."""
+
+from riskscore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""The ``riskscore`` command: the only place that reads argv, env and config files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from riskscore import __version__
+from riskscore.config import Config, config_from_mapping, default_asn_db, with_overrides
+from riskscore.errors import RiskscoreError
+
+log = logging.getLogger("riskscore")
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (e.g. ~/.local/share/riskscore)."""
+    return Path(platformdirs.user_data_dir("riskscore", appauthor=False))
+
+
+def load_config(path: Path | None, data_dir: Path | None) -> Config:
+    """Read the TOML file (if any) and apply --data-dir."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SystemExit(f"riskscore: cannot read config file {path}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SystemExit(f"riskscore: config file {path} is not valid TOML: {exc}") from exc
+    if data_dir is not None:
+        raw["data_dir"] = str(data_dir)
+    return config_from_mapping(raw, default_data_dir=default_data_dir())
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        help="directory holding all state (default: the per-user data directory, "
+        f"{default_data_dir()})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="riskscore",
+        description="Adaptive-authentication risk engine: scores sign-in attempts over gRPC.",
+    )
+    parser.add_argument("--version", action="version", version=f"riskscore {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the gRPC RiskService",
+        description="Run the gRPC RiskService (with health checking, reflection and "
+        "Prometheus metrics) on embedded defaults: SQLite profiles, packaged GeoLite2 data.",
+    )
+    serve.add_argument("--config", type=Path, help="TOML configuration file")
+    _add_data_dir(serve)
+    serve.add_argument("--grpc-address", help="HOST:PORT for gRPC (default 127.0.0.1:50051)")
+    serve.add_argument(
+        "--metrics-address",
+        help="HOST:PORT for Prometheus metrics (default 127.0.0.1:9464; '' disables)",
+    )
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain (with --tls-key)")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key (with --tls-cert)")
+    serve.add_argument(
+        "--no-build-asn",
+        action="store_true",
+        help="fail instead of building the default ASN database when it is missing",
+    )
+
+    geo = sub.add_parser("geo", help="geo data commands")
+    geo_sub = geo.add_subparsers(dest="geo_command", required=True)
+    build = geo_sub.add_parser(
+        "build-asn",
+        help="build the default ASN database from geoip2fast's packaged data",
+        description="Build a GeoLite2-ASN-format .mmdb from the ASN data shipped in PyPI's "
+        "geoip2fast package, so the geoip2 reader serves ASN lookups with no download.",
+    )
+    _add_data_dir(build)
+    build.add_argument("--output", type=Path, help="output file (default <data-dir>/geo/...)")
+    build.add_argument("--force", action="store_true", help="rebuild even if it exists")
+    return parser
+
+
+def _build_asn(output: Path, *, force: bool) -> None:
+    from tqdm import tqdm
+
+    from riskscore.enrich.asn_build import build_asn_database
+
+    if output.is_file() and not force:
+        print(f"ASN database already present: {output}")
+        return
+    with tqdm(desc="building ASN database", unit="net", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = build_asn_database(output, progress=progress)
+    print(f"wrote {report.path} ({report.networks} networks, sha256 {report.sha256})")
+
+
+async def _serve(config: Config) -> None:
+    from riskscore.service.server import create_server
+
+    server, port = create_server(config)
+    await server.start()
+    log.info(
+        "riskscore %s serving gRPC on port %d (data dir %s, metrics port %s)",
+        __version__,
+        port,
+        config.data_dir,
+        server.metrics_port,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: draining in-flight calls")
+    await server.stop()
+    log.info("stopped")
+
+
+def _cmd_serve(args: argparse.Namespace) -> None:
+    config = load_config(args.config, args.data_dir)
+    config = with_overrides(
+        config,
+        server__grpc_address=args.grpc_address,
+        server__metrics_address=args.metrics_address,
+        server__tls_cert=args.tls_cert,
+        server__tls_key=args.tls_key,
+    )
+    if not config.asn_db_path.is_file() and config.geo.asn_db is None and not args.no_build_asn:
+        _build_asn(config.asn_db_path, force=False)
+    asyncio.run(_serve(config))
+
+
+def _cmd_geo(args: argparse.Namespace) -> None:
+    config = load_config(None, args.data_dir)
+    _build_asn(args.output or default_asn_db(config.data_dir), force=args.force)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``riskscore`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "serve":
+            _cmd_serve(args)
+        elif args.command == "geo":
+            _cmd_geo(args)
+    except RiskscoreError as exc:
+        print(f"riskscore: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

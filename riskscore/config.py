@@ -1,0 +1,224 @@
+"""Configuration: frozen dataclasses with named defaults, validated once.
+
+The CLI reads one TOML file and flags and calls :func:`config_from_mapping`;
+nothing else reads files or the environment. Every error names its key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Final, Literal, cast
+
+from riskscore.core.levels import (
+    DEFAULT_HIGH,
+    DEFAULT_MEDIUM,
+    DEFAULT_MIDPOINT,
+    LevelThresholds,
+)
+from riskscore.errors import ConfigError
+
+Durability = Literal["fsync", "flush", "none"]
+StoreBackend = Literal["sqlite", "memory"]
+
+
+def parse_address(key: str, text: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (``[v6]:PORT`` for IPv6); port 0 picks a free one."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(key, f"expected HOST:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ConfigError(key, f"{host!r} is not an IPv6 address") from None
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ConfigError(key, f"port {port_text!r} is not a number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(key, f"port {port} is out of range 0..65535")
+    return host, port
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Listeners and the worker pool."""
+
+    grpc_address: str = "127.0.0.1:50051"
+    # Empty string: no metrics listener.
+    metrics_address: str = "127.0.0.1:9464"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    workers: int = 8
+    shutdown_grace_seconds: float = 10.0
+
+    def validate(self) -> None:
+        """Raise ConfigError on the first bad key."""
+        parse_address("server.grpc_address", self.grpc_address)
+        if self.metrics_address:
+            parse_address("server.metrics_address", self.metrics_address)
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("server.tls_cert", "tls_cert and tls_key must be given together")
+        for key, path in (("server.tls_cert", self.tls_cert), ("server.tls_key", self.tls_key)):
+            if path is not None and not path.is_file():
+                raise ConfigError(key, f"file {str(path)!r} does not exist")
+        if not 1 <= self.workers <= 256:
+            raise ConfigError("server.workers", "must be between 1 and 256")
+        if self.shutdown_grace_seconds < 0:
+            raise ConfigError("server.shutdown_grace_seconds", "must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class GeoConfig:
+    """MaxMind databases; unset paths mean the packaged defaults."""
+
+    # GeoIP2/GeoLite2 City file; None: the GeoLite2 City DB of maxminddb-geolite2.
+    city_db: Path | None = None
+    # GeoLite2-ASN or GeoIP2-ISP file; None: <data_dir>/geo/asn-geoip2fast.mmdb,
+    # built from geoip2fast's data by `riskscore geo build-asn`.
+    asn_db: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Where profiles and pending attempts live."""
+
+    backend: StoreBackend = "sqlite"
+    # None: <data_dir>/profiles.sqlite3
+    path: Path | None = None
+    durability: Durability = "fsync"
+
+    def validate(self) -> None:
+        """Raise ConfigError on the first bad key."""
+        if self.backend not in ("sqlite", "memory"):
+            raise ConfigError("store.backend", "must be 'sqlite' or 'memory'")
+        if self.durability not in ("fsync", "flush", "none"):
+            raise ConfigError("store.durability", "must be 'fsync', 'flush' or 'none'")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringConfig:
+    """How raw risk becomes a score and a level."""
+
+    midpoint: float = DEFAULT_MIDPOINT
+    medium: float = DEFAULT_MEDIUM
+    high: float = DEFAULT_HIGH
+    # How long a scored attempt waits for ReportOutcome before it is forgotten.
+    outcome_window_seconds: float = 86400.0
+
+    def thresholds(self) -> LevelThresholds:
+        """The level thresholds (validated on construction)."""
+        return LevelThresholds(midpoint=self.midpoint, medium=self.medium, high=self.high)
+
+    def validate(self) -> None:
+        """Raise ConfigError on the first bad key."""
+        self.thresholds()
+        if self.outcome_window_seconds <= 0:
+            raise ConfigError("scoring.outcome_window_seconds", "must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole service configuration."""
+
+    data_dir: Path
+    server: ServerConfig = field(default_factory=ServerConfig)
+    geo: GeoConfig = field(default_factory=GeoConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+
+    @property
+    def asn_db_path(self) -> Path:
+        """The ASN database in use (configured, or the built default)."""
+        return self.geo.asn_db or default_asn_db(self.data_dir)
+
+    @property
+    def store_path(self) -> Path:
+        """The SQLite file in use."""
+        return self.store.path or self.data_dir / "profiles.sqlite3"
+
+    def validate(self) -> Config:
+        """Check every section; returns self for chaining."""
+        self.server.validate()
+        self.store.validate()
+        self.scoring.validate()
+        if self.geo.city_db is not None and not self.geo.city_db.is_file():
+            raise ConfigError("geo.city_db", f"file {str(self.geo.city_db)!r} does not exist")
+        return self
+
+
+def default_asn_db(data_dir: Path) -> Path:
+    """Where `riskscore geo build-asn` puts the ASN database by default."""
+    return data_dir / "geo" / "asn-geoip2fast.mmdb"
+
+
+_SECTIONS: Final = {
+    "server": ServerConfig,
+    "geo": GeoConfig,
+    "store": StoreConfig,
+    "scoring": ScoringConfig,
+}
+
+
+def _coerce(key: str, value: Any, annotation: str) -> Any:
+    if "Path" in annotation:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ConfigError(key, "must be a path string")
+        return Path(value).expanduser()
+    if annotation == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, "must be a number")
+        return float(value)
+    if annotation == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, "must be an integer")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(key, "must be a string")
+    return value
+
+
+def _section(name: str, cls: type[Any], raw: Any) -> Any:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(name, "must be a table")
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"{name}.{key}", f"unknown key (known: {', '.join(sorted(known))})")
+        values[key] = _coerce(f"{name}.{key}", value, str(known[key].type))
+    return cls(**values)
+
+
+def config_from_mapping(raw: Mapping[str, Any], *, default_data_dir: Path) -> Config:
+    """Build and validate a Config from a parsed TOML document."""
+    unknown = set(raw) - set(_SECTIONS) - {"data_dir"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(key, f"unknown key (known: data_dir, {', '.join(_SECTIONS)})")
+    data_dir = _coerce("data_dir", raw.get("data_dir"), "Path | None") or default_data_dir
+    sections = {name: _section(name, cls, raw.get(name, {})) for name, cls in _SECTIONS.items()}
+    return Config(data_dir=cast(Path, data_dir), **sections).validate()
+
+
+def with_overrides(config: Config, **overrides: Any) -> Config:
+    """Apply flag overrides such as ``server__grpc_address="..."``; revalidates."""
+    sections: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        section, _, name = key.partition("__")
+        if name:
+            sections.setdefault(section, {})[name] = value
+        else:
+            top[key] = value
+    for section, values in sections.items():
+        top[section] = replace(getattr(config, section), **values)
+    return replace(config, **top).validate()

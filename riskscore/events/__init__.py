@@ -1,0 +1,1 @@
+"""What the service tells the world: auth events and metrics."""

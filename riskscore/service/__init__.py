@@ -1,0 +1,1 @@
+"""The gRPC edge: request validation, servicers, error mapping, server factory."""

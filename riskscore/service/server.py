@@ -1,0 +1,176 @@
+"""The gRPC server: RiskService, health, reflection, metrics; graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry, start_http_server
+
+from riskscore.config import Config, parse_address
+from riskscore.engine import Clock, SystemClock
+from riskscore.errors import ConfigError
+from riskscore.events.metrics import PrometheusMetrics
+from riskscore.service.factory import Wiring, build_engine
+from riskscore.service.servicer import RiskServicer
+from riskscore.v1 import risk_pb2, risk_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+RISK_SERVICE = risk_pb2.DESCRIPTOR.services_by_name["RiskService"].full_name
+PURGE_INTERVAL_SECONDS = 600.0
+
+
+def _credentials(config: Config) -> grpc.ServerCredentials | None:
+    server = config.server
+    if server.tls_cert is None or server.tls_key is None:
+        return None
+    try:
+        cert = server.tls_cert.read_bytes()
+        key = server.tls_key.read_bytes()
+    except OSError as exc:
+        raise ConfigError("server.tls_cert", f"cannot read TLS files: {exc}") from exc
+    if b"-----BEGIN" not in cert:
+        raise ConfigError("server.tls_cert", "is not a PEM certificate")
+    if b"PRIVATE KEY-----" not in key:
+        raise ConfigError("server.tls_key", "is not a PEM private key")
+    return grpc.ssl_server_credentials([(key, cert)])
+
+
+class RiskServer:
+    """A built, not yet started, service: the grpc.aio server and what it owns."""
+
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        port: int,
+        wiring: Wiring,
+        executor: ThreadPoolExecutor,
+        health: HealthServicer,
+        metrics_http: Any | None,
+        grace: float,
+    ) -> None:
+        self.server = server
+        self.port = port
+        self.wiring = wiring
+        self._executor = executor
+        self._health = health
+        self._metrics_http = metrics_http
+        self._grace = grace
+        self._purger: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The bound Prometheus port, when metrics are served."""
+        return int(self._metrics_http.server_port) if self._metrics_http is not None else None
+
+    async def start(self) -> None:
+        """Start serving; health turns SERVING."""
+        await self.server.start()
+        await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self._health.set(RISK_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        self._purger = asyncio.create_task(self._purge_forever())
+
+    async def _purge_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+            try:
+                n = await loop.run_in_executor(self._executor, self.wiring.engine.purge_expired)
+                log.info("forgot %d attempts past their outcome window", n)
+            except Exception:
+                log.exception("purging expired attempts failed")
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Refuse new calls, drain in-flight ones for ``grace`` seconds, then close."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self._health.enter_graceful_shutdown()
+        await self.server.stop(self._grace if grace is None else grace)
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
+        self._executor.shutdown(wait=True)
+        self.wiring.store.close()
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
+            self._metrics_http.server_close()
+
+    async def wait_for_termination(self) -> None:
+        """Block until the server stops."""
+        await self.server.wait_for_termination()
+
+
+def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskServer, int]:
+    """Build the service on ``config.server.grpc_address``; returns it and its bound port.
+
+    Port 0 binds a free port (tests). Call ``start()`` inside the event loop.
+    """
+    clock = clock or SystemClock()
+    registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry)
+    wiring = build_engine(config, clock=clock, metrics=metrics)
+    executor = ThreadPoolExecutor(config.server.workers, thread_name_prefix="riskscore")
+    try:
+        server = grpc.aio.server(
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],
+        )
+        risk_pb2_grpc.add_RiskServiceServicer_to_server(
+            RiskServicer(wiring.engine, executor, clock, metrics), server
+        )
+        health = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        reflection.enable_server_reflection(
+            (
+                RISK_SERVICE,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            server,
+        )
+        host, port = parse_address("server.grpc_address", config.server.grpc_address)
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        creds = _credentials(config)
+        try:
+            bound = (
+                server.add_secure_port(address, creds)
+                if creds is not None
+                else server.add_insecure_port(address)
+            )
+        except RuntimeError:
+            bound = 0
+        if bound == 0:
+            raise ConfigError("server.grpc_address", f"cannot bind {address}")
+        metrics_http = None
+        if config.server.metrics_address:
+            mhost, mport = parse_address("server.metrics_address", config.server.metrics_address)
+            try:
+                metrics_http, _ = start_http_server(mport, mhost, registry)
+            except OSError as exc:
+                raise ConfigError("server.metrics_address", f"cannot bind: {exc}") from exc
+    except BaseException:
+        executor.shutdown(wait=False)
+        wiring.store.close()
+        raise
+    return (
+        RiskServer(
+            server,
+            bound,
+            wiring,
+            executor,
+            health,
+            metrics_http,
+            config.server.shutdown_grace_seconds,
+        ),
+        bound,
+    )

@@ -1,0 +1,115 @@
+"""The RiskService servicer: validate, hand to the engine off the event loop, answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, Final, TypeVar
+
+import grpc
+
+from riskscore.core.result import Decision, Reason, RiskLevel
+from riskscore.engine import Clock, RiskEngine, Verdict
+from riskscore.errors import RiskscoreError
+from riskscore.events.metrics import Metrics
+from riskscore.service.errors import rich_status
+from riskscore.service.validation import attempt_from_request, outcome_from_request
+from riskscore.v1 import risk_pb2, risk_pb2_grpc
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_LEVELS: Final = {
+    RiskLevel.LOW: risk_pb2.LOW,
+    RiskLevel.MEDIUM: risk_pb2.MEDIUM,
+    RiskLevel.HIGH: risk_pb2.HIGH,
+}
+_DECISIONS: Final = {
+    Decision.NO_ACTION: risk_pb2.NO_ACTION,
+    Decision.MFA_IF_CONFIGURED: risk_pb2.MFA_IF_CONFIGURED,
+    Decision.MFA_REQUIRED: risk_pb2.MFA_REQUIRED,
+    Decision.BLOCK: risk_pb2.BLOCK,
+}
+
+
+def _reason(r: Reason) -> risk_pb2.Reason:
+    return risk_pb2.Reason(code=r.code, message=r.message, weight=r.weight, evidence=r.evidence)
+
+
+def score_response(verdict: Verdict) -> risk_pb2.ScoreResponse:
+    """The wire form of a verdict."""
+    a = verdict.assessment
+    return risk_pb2.ScoreResponse(
+        event_id=verdict.event_id,
+        risk_score=a.risk_score,
+        risk_level=_LEVELS[a.risk_level],
+        decision=_DECISIONS[verdict.decision],
+        reasons=[_reason(r) for r in a.reasons],
+        compromised_credentials_detected=verdict.compromised_credentials,
+        model_version=a.model_version,
+    )
+
+
+class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
+    """riskscore.v1.RiskService on grpc.aio."""
+
+    def __init__(
+        self, engine: RiskEngine, executor: Executor, clock: Clock, metrics: Metrics
+    ) -> None:
+        self._engine = engine
+        self._executor = executor
+        self._clock = clock
+        self._metrics = metrics
+
+    async def _run(
+        self, method: str, context: grpc.aio.ServicerContext[Any, Any], work: Callable[[], T]
+    ) -> T:
+        # Honour the client's deadline: don't start work nobody will read.
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            self._metrics.observe_error(method, "DEADLINE_EXCEEDED")
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        except RiskscoreError as exc:
+            status = rich_status(exc)
+            self._metrics.observe_error(method, status.code.name)
+            if status.code is grpc.StatusCode.INTERNAL:
+                log.exception("%s failed", method)
+            await context.abort(status.code, status.details, status.trailing_metadata)
+        except Exception:
+            self._metrics.observe_error(method, "INTERNAL")
+            log.exception("%s failed", method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            raise
+
+    async def Score(  # noqa: N802 (gRPC method name)
+        self,
+        request: risk_pb2.ScoreRequest,
+        context: grpc.aio.ServicerContext[risk_pb2.ScoreRequest, risk_pb2.ScoreResponse],
+    ) -> risk_pb2.ScoreResponse:
+        """Score one attempt."""
+
+        def work() -> Verdict:
+            attempt = attempt_from_request(request, self._clock.now())
+            return self._engine.score(attempt)
+
+        return score_response(await self._run("Score", context, work))
+
+    async def ReportOutcome(  # noqa: N802 (gRPC method name)
+        self,
+        request: risk_pb2.OutcomeRequest,
+        context: grpc.aio.ServicerContext[risk_pb2.OutcomeRequest, risk_pb2.OutcomeResponse],
+    ) -> risk_pb2.OutcomeResponse:
+        """Record what happened to a scored attempt."""
+
+        def work() -> risk_pb2.OutcomeResponse:
+            event_id, outcome, when = outcome_from_request(request, self._clock.now())
+            result = self._engine.report_outcome(event_id, outcome, when)
+            return risk_pb2.OutcomeResponse(
+                already_recorded=result.already_recorded, profile_updated=result.profile_updated
+            )
+
+        return await self._run("ReportOutcome", context, work)
