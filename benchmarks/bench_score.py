@@ -60,7 +60,7 @@ class EchoServicer(risk_pb2_grpc.RiskServiceServicer):
         return self.RESPONSE
 
 
-def _run_server(kind: str, data_dir: str, asn_db: str, port_q: Any) -> None:
+def _run_server(kind: str, data_dir: str, asn_db: str, port_q: Any, durability: str) -> None:
     async def main() -> None:
         if kind == "echo":
             server = grpc.aio.server()
@@ -68,13 +68,14 @@ def _run_server(kind: str, data_dir: str, asn_db: str, port_q: Any) -> None:
             port = server.add_insecure_port("127.0.0.1:0")
             await server.start()
         else:
-            from riskscore.config import Config, GeoConfig, ServerConfig
+            from riskscore.config import Config, GeoConfig, ServerConfig, StoreConfig
             from riskscore.service.server import create_server
 
             config = Config(
                 data_dir=Path(data_dir),
                 server=ServerConfig(grpc_address="127.0.0.1:0", metrics_address=""),
                 geo=GeoConfig(asn_db=Path(asn_db)),
+                store=StoreConfig(durability=durability),  # type: ignore[arg-type]
             ).validate()
             risk, port = create_server(config)
             await risk.start()
@@ -132,12 +133,18 @@ async def _load(port: int, seconds: float, concurrency: int) -> dict[str, float]
     }
 
 
-def measure(kind: str, seconds: float, concurrency: int, asn_db: str) -> dict[str, float]:
+def measure(
+    kind: str,
+    seconds: float,
+    concurrency: int,
+    asn_db: str,
+    durability: str = "fsync",
+) -> dict[str, float]:
     """Start one server process of ``kind`` and put it under load."""
     ctx = mp.get_context("spawn")
     port_q = ctx.Queue()
     with tempfile.TemporaryDirectory() as data_dir:
-        proc = ctx.Process(target=_run_server, args=(kind, data_dir, asn_db, port_q))
+        proc = ctx.Process(target=_run_server, args=(kind, data_dir, asn_db, port_q, durability))
         proc.start()
         try:
             port = port_q.get(timeout=120)
@@ -215,6 +222,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--asn-db", help="ASN .mmdb (default: build into a temp dir)")
+    parser.add_argument("--durability", default="fsync", choices=["fsync", "flush", "none"])
     args = parser.parse_args()
 
     asn_db = args.asn_db
@@ -227,13 +235,14 @@ def main() -> None:
         build_asn_database(Path(asn_db))
 
     echo = measure("echo", args.seconds, args.concurrency, asn_db)
-    score = measure("score", args.seconds, args.concurrency, asn_db)
+    score = measure("score", args.seconds, args.concurrency, asn_db, args.durability)
     stages = stage_breakdown(asn_db)
     result = {
         "machine": f"{platform.node()} {platform.machine()} {mp.cpu_count()} cores",
         "python": platform.python_version(),
         "grpc": grpc.__version__,
         "concurrency": args.concurrency,
+        "durability": args.durability,
         "seconds": args.seconds,
         "echo": echo,
         "score": score,

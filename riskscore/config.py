@@ -53,7 +53,6 @@ class ServerConfig:
     metrics_address: str = "127.0.0.1:9464"
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    workers: int = 8
     shutdown_grace_seconds: float = 10.0
 
     def validate(self) -> None:
@@ -66,8 +65,6 @@ class ServerConfig:
         for key, path in (("server.tls_cert", self.tls_cert), ("server.tls_key", self.tls_key)):
             if path is not None and not path.is_file():
                 raise ConfigError(key, f"file {str(path)!r} does not exist")
-        if not 1 <= self.workers <= 256:
-            raise ConfigError("server.workers", "must be between 1 and 256")
         if self.shutdown_grace_seconds < 0:
             raise ConfigError("server.shutdown_grace_seconds", "must not be negative")
 

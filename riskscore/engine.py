@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -58,6 +59,15 @@ class Verdict:
     compromised_credentials: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """An evaluated attempt not yet recorded."""
+
+    verdict: Verdict
+    record: AttemptRecord
+    started: float
+
+
 def new_event_id() -> str:
     """A fresh event id (UUID4, as Cognito's EventId)."""
     return str(uuid.uuid4())
@@ -90,8 +100,8 @@ class RiskEngine:
         """The scorer's version."""
         return self._scorer.model_version
 
-    def score(self, attempt: Attempt) -> Verdict:
-        """Score one attempt and record it (durably) for its outcome; teaches nothing."""
+    def evaluate(self, attempt: Attempt) -> Scored:
+        """Enrich, featurize, score and decide; reads the store, writes nothing."""
         started = time.perf_counter()
         enrichment = self._enricher.enrich(attempt)
         obs = observe(attempt, enrichment)
@@ -109,23 +119,49 @@ class RiskEngine:
             risk_level=assessment.risk_level,
             decision=decision,
         )
-        self._store.save_attempt(record)
-        self._metrics.observe_score(
-            attempt.event_type.value,
-            assessment.risk_level.value,
-            decision.value,
-            time.perf_counter() - started,
-        )
-        return Verdict(record.event_id, assessment, decision)
+        return Scored(Verdict(record.event_id, assessment, decision), record, started)
+
+    def commit(self, scored: Scored) -> Future[None]:
+        """Record a scored attempt; the future resolves once it is durable (and counted)."""
+        future = self._store.submit_attempt(scored.record)
+
+        def count(done: Future[None]) -> None:
+            if done.exception() is None:
+                r = scored.record
+                self._metrics.observe_score(
+                    r.event_type.value,
+                    r.risk_level.value,
+                    r.decision.value,
+                    time.perf_counter() - scored.started,
+                )
+
+        future.add_done_callback(count)
+        return future
+
+    def score(self, attempt: Attempt) -> Verdict:
+        """Score one attempt and record it durably for its outcome; teaches nothing."""
+        scored = self.evaluate(attempt)
+        self.commit(scored).result()
+        return scored.verdict
+
+    def submit_outcome(
+        self, event_id: str, outcome: Outcome, at: datetime | None = None
+    ) -> Future[OutcomeResult]:
+        """Close a scored attempt without waiting; only SUCCEEDED teaches the profile."""
+        future = self._store.submit_outcome(event_id, outcome, at or self._clock.now())
+
+        def count(done: Future[OutcomeResult]) -> None:
+            if done.exception() is None and not done.result().already_recorded:
+                self._metrics.observe_outcome(outcome.value)
+
+        future.add_done_callback(count)
+        return future
 
     def report_outcome(
         self, event_id: str, outcome: Outcome, at: datetime | None = None
     ) -> OutcomeResult:
-        """Close a scored attempt; only SUCCEEDED teaches the profile."""
-        result = self._store.apply_outcome(event_id, outcome, at or self._clock.now())
-        if not result.already_recorded:
-            self._metrics.observe_outcome(outcome.value)
-        return result
+        """Close a scored attempt and wait for the commit."""
+        return self.submit_outcome(event_id, outcome, at).result()
 
     def purge_expired(self) -> int:
         """Forget attempts whose outcome window has passed."""

@@ -29,9 +29,9 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_bad_config_is_reported_by_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     conf = tmp_path / "c.toml"
-    conf.write_text('[server]\nworkers = "many"\n')
+    conf.write_text('[server]\nshutdown_grace_seconds = "long"\n')
     assert main(["serve", "--config", str(conf), "--data-dir", str(tmp_path)]) == 2
-    assert "server.workers" in capsys.readouterr().err
+    assert "server.shutdown_grace_seconds" in capsys.readouterr().err
 
 
 def test_unparseable_config_file(tmp_path: Path) -> None:

@@ -27,14 +27,18 @@ def test_values_are_read(tmp_path: Path) -> None:
     config = load(
         {
             "data_dir": str(tmp_path / "d"),
-            "server": {"grpc_address": "[::1]:0", "workers": 4, "metrics_address": ""},
+            "server": {
+                "grpc_address": "[::1]:0",
+                "shutdown_grace_seconds": 3,
+                "metrics_address": "",
+            },
             "store": {"backend": "memory", "durability": "flush"},
             "scoring": {"midpoint": 10, "medium": 0.4, "high": 0.9},
         },
         tmp_path,
     )
     assert config.data_dir == tmp_path / "d"
-    assert config.server.workers == 4
+    assert config.server.shutdown_grace_seconds == 3.0
     assert config.scoring.thresholds().midpoint == 10.0
     assert config.store.durability == "flush"
 
@@ -47,8 +51,8 @@ def test_values_are_read(tmp_path: Path) -> None:
         ({"server": {"grpc_address": "nohost"}}, "server.grpc_address"),
         ({"server": {"grpc_address": "h:99999"}}, "server.grpc_address"),
         ({"server": {"grpc_address": "h:abc"}}, "server.grpc_address"),
-        ({"server": {"workers": 0}}, "server.workers"),
-        ({"server": {"workers": "8"}}, "server.workers"),
+        ({"server": {"shutdown_grace_seconds": -1}}, "server.shutdown_grace_seconds"),
+        ({"server": {"shutdown_grace_seconds": "8"}}, "server.shutdown_grace_seconds"),
         ({"server": {"tls_cert": "/nonexistent.pem"}}, "server.tls_cert"),
         ({"store": {"backend": "oracle"}}, "store.backend"),
         ({"store": {"durability": "maybe"}}, "store.durability"),

@@ -116,20 +116,22 @@ def _hierarchy_term(
     if not present:
         return None
     weight_sum = sum(w for _, w in present)
-    p_pop = 0.0
-    p_usr = 0.0
+    pop = [population.stats(col) for col, _ in present]
+    usr = [user.stats(col) for col, _ in present]
+    # M for a level: 1 + distinct values of every level below it.
+    m_pop = m_usr = 1
+    p_pop = p_usr = 0.0
     unseen: list[str] = []
-    for i, (col, weight) in enumerate(present):
-        below = [c for c, _ in present[i + 1 :]]
-        w = weight / weight_sum
-        g = population.stats(col)
-        m_pop = 1 + sum(population.stats(c).distinct for c in below)
+    for i in range(len(present) - 1, -1, -1):
+        w = present[i][1] / weight_sum
+        g, u = pop[i], usr[i]
         p_pop += w * smoothed_likelihood(float(g.count), float(g.total), float(m_pop))
-        u = user.stats(col)
-        m_usr = 1 + sum(user.stats(c).distinct for c in below)
         p_usr += w * raw_likelihood(float(u.count), float(u.total), float(m_usr))
+        m_pop += g.distinct
+        m_usr += u.distinct
         if u.count == 0:
-            unseen.append(col)
+            unseen.append(present[i][0])
+    unseen.reverse()
     return HierarchyTerm(
         name=hierarchy.name,
         p_population=p_pop,

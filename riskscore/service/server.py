@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -52,7 +51,6 @@ class RiskServer:
         server: grpc.aio.Server,
         port: int,
         wiring: Wiring,
-        executor: ThreadPoolExecutor,
         health: HealthServicer,
         metrics_http: Any | None,
         grace: float,
@@ -60,7 +58,6 @@ class RiskServer:
         self.server = server
         self.port = port
         self.wiring = wiring
-        self._executor = executor
         self._health = health
         self._metrics_http = metrics_http
         self._grace = grace
@@ -80,11 +77,10 @@ class RiskServer:
         self._purger = asyncio.create_task(self._purge_forever())
 
     async def _purge_forever(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)
             try:
-                n = await loop.run_in_executor(self._executor, self.wiring.engine.purge_expired)
+                n = await asyncio.to_thread(self.wiring.engine.purge_expired)
                 log.info("forgot %d attempts past their outcome window", n)
             except Exception:
                 log.exception("purging expired attempts failed")
@@ -100,7 +96,6 @@ class RiskServer:
             self._purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purger
-        self._executor.shutdown(wait=True)
         self.wiring.store.close()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
@@ -120,13 +115,12 @@ def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskSe
     registry = CollectorRegistry()
     metrics = PrometheusMetrics(registry)
     wiring = build_engine(config, clock=clock, metrics=metrics)
-    executor = ThreadPoolExecutor(config.server.workers, thread_name_prefix="riskscore")
     try:
         server = grpc.aio.server(
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],
         )
         risk_pb2_grpc.add_RiskServiceServicer_to_server(
-            RiskServicer(wiring.engine, executor, clock, metrics), server
+            RiskServicer(wiring.engine, clock, metrics), server
         )
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -159,7 +153,6 @@ def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskSe
             except OSError as exc:
                 raise ConfigError("server.metrics_address", f"cannot bind: {exc}") from exc
     except BaseException:
-        executor.shutdown(wait=False)
         wiring.store.close()
         raise
     return (
@@ -167,7 +160,6 @@ def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskSe
             server,
             bound,
             wiring,
-            executor,
             health,
             metrics_http,
             config.server.shutdown_grace_seconds,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -52,6 +53,19 @@ class ProfileStore(Protocol):
 
     def save_attempt(self, record: AttemptRecord) -> None:
         """Persist a scored attempt so its outcome can be reported later."""
+        ...
+
+    def submit_attempt(self, record: AttemptRecord) -> Future[None]:
+        """Like save_attempt, without waiting: the future resolves once it is durable.
+
+        Lets the async service keep serving while a group commit is in flight.
+        """
+        ...
+
+    def submit_outcome(
+        self, event_id: str, outcome: Outcome, at: datetime
+    ) -> Future[OutcomeResult]:
+        """Like apply_outcome, without waiting for the commit."""
         ...
 
     def apply_outcome(self, event_id: str, outcome: Outcome, at: datetime) -> OutcomeResult:

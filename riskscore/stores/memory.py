@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from riskscore.core.attempt import Outcome
 from riskscore.core.features import Observation
 from riskscore.core.profile import ColumnStats, History, LastLogin, ProfileSnapshot
 from riskscore.errors import NotFoundError
 from riskscore.stores.base import AttemptRecord, OutcomeResult, check_outcome, taught_values
+
+T = TypeVar("T")
+
+
+def _done(fn: Callable[..., T], *args: object) -> Future[T]:
+    future: Future[T] = Future()
+    try:
+        future.set_result(fn(*args))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
 
 
 @dataclass
@@ -71,6 +85,16 @@ class MemoryProfileStore:
         """Keep a scored attempt."""
         with self._lock:
             self._attempts[record.event_id] = record
+
+    def submit_attempt(self, record: AttemptRecord) -> Future[None]:
+        """Keep a scored attempt; the returned future is already done."""
+        return _done(self.save_attempt, record)
+
+    def submit_outcome(
+        self, event_id: str, outcome: Outcome, at: datetime
+    ) -> Future[OutcomeResult]:
+        """Apply an outcome now; the returned future is already done."""
+        return _done(self.apply_outcome, event_id, outcome, at)
 
     def apply_outcome(self, event_id: str, outcome: Outcome, at: datetime) -> OutcomeResult:
         """Close an attempt; SUCCEEDED teaches the user's and the pool's counts."""

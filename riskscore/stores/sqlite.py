@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
+from concurrent.futures import Future
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -95,20 +96,17 @@ class SqliteProfileStore:
         for pair in asked:
             params.extend(pair)
         try:
-            conn = self._reader()
-            # One read transaction, so the two statements see the same commit.
-            conn.execute("BEGIN")
-            try:
-                rows = conn.execute(sql.snapshot_sql(len(asked)), params).fetchall()
-                user = conn.execute(sql.LOAD_USER, (pool_id, username)).fetchone()
-            finally:
-                conn.execute("COMMIT")
+            rows = self._reader().execute(sql.snapshot_sql(len(asked)), params).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"profile store read failed: {exc}") from exc
-        return _snapshot_of(obs, rows, user)
+        return _snapshot_of(obs, rows)
 
     def save_attempt(self, record: AttemptRecord) -> None:
         """Persist a scored attempt so its outcome can be reported later."""
+        self.submit_attempt(record).result()
+
+    def submit_attempt(self, record: AttemptRecord) -> Future[None]:
+        """Queue a scored attempt; the future resolves once it is durable."""
         row = (
             record.event_id,
             record.pool_id,
@@ -122,12 +120,20 @@ class SqliteProfileStore:
             record.outcome.value if record.outcome is not None else None,
             micros(record.outcome_at) if record.outcome_at is not None else None,
         )
-        self._writer.submit(functools.partial(_save_attempt, row))
+        return self._writer.submit_nowait(
+            functools.partial(_save_attempt, row), single_statement=True
+        )
 
     def apply_outcome(self, event_id: str, outcome: Outcome, at: datetime) -> OutcomeResult:
         """Close an attempt; SUCCEEDED teaches the profile in the same transaction."""
+        return self.submit_outcome(event_id, outcome, at).result()
+
+    def submit_outcome(
+        self, event_id: str, outcome: Outcome, at: datetime
+    ) -> Future[OutcomeResult]:
+        """Queue an outcome; the future resolves (or fails) once it is committed."""
         job = functools.partial(_apply_outcome, event_id, outcome, at, micros(at))
-        return self._writer.submit(job)
+        return self._writer.submit_nowait(job)
 
     def purge_attempts(self, created_before: datetime) -> int:
         """Forget attempts created before a time; returns how many."""
@@ -203,25 +209,26 @@ def _prepare(conn: sqlite3.Connection, path: Path, durability: Durability) -> No
         raise
 
 
-def _snapshot_of(obs: Observation, rows: list[Any], user: Any) -> ProfileSnapshot:
+def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
     counts: tuple[dict[str, int], dict[str, int]] = ({}, {})
     columns: tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]] = ({}, {})
-    pool_logins = users = 0
-    for kind, col, a, b in rows:
+    pool_logins = users = logins = failures = 0
+    last_login = None
+    for row in rows:
+        kind, col, a, b = row[0], row[1], row[2], row[3]
         if kind < 2:
             counts[kind][col] = a
         elif kind < 4:
             columns[kind - 2][col] = (a, b)
-        else:
+        elif kind == 4:
             pool_logins, users = a, b
+        else:
+            logins, failures = a, b
+            at_us, country, region, city, lat, lon, acc = row[4:11]
+            if at_us is not None:
+                place = Place(country, region, city, lat, lon, acc)
+                last_login = LastLogin(from_micros(at_us), col, place)
     histories = [_columns_of(obs, counts[i], columns[i]) for i in (0, 1)]
-    last_login = None
-    logins = failures = 0
-    if user is not None:
-        logins, failures, at_us, ip, country, region, city, lat, lon, acc = user
-        if at_us is not None:
-            place = Place(country, region, city, lat, lon, acc)
-            last_login = LastLogin(from_micros(at_us), ip, place)
     return ProfileSnapshot(
         user=History(logins=logins, columns=histories[0]),
         population=History(logins=pool_logins, columns=histories[1]),

@@ -15,7 +15,6 @@ from typing import Final, Literal
 __all__ = [
     "COUNT_FAILURE",
     "LOAD_ATTEMPT",
-    "LOAD_USER",
     "PURGE",
     "SAVE_ATTEMPT",
     "SCHEMA",
@@ -114,11 +113,6 @@ FROM attempts WHERE event_id = ?
 SET_OUTCOME: Final = "UPDATE attempts SET outcome = ?, outcome_at_us = ? WHERE event_id = ?"
 PURGE: Final = "DELETE FROM attempts WHERE created_us < ?"
 
-LOAD_USER: Final = """
-SELECT logins, failures_since_success, last_at_us, last_ip, last_country, last_region,
-    last_city, last_latitude, last_longitude, last_accuracy_km
-FROM users WHERE pool_id = ? AND username = ?
-"""
 TEACH_USER: Final = """
 INSERT INTO users (pool_id, username, logins, failures_since_success) VALUES (?, ?, 1, 0)
 ON CONFLICT (pool_id, username) DO UPDATE
@@ -146,26 +140,43 @@ TEACH_POOL: Final = (
 # placeholder numbers; every value is bound, hence the S608 waivers.
 
 
+# Every part of the snapshot statement yields this many columns: (kind, col,
+# a, b) for counts, and the user row (kind 5) in the columns after them.
+_PAD: Final = ", NULL" * 8
+
+
 @functools.lru_cache(maxsize=32)
 def snapshot_sql(n_values: int) -> str:
-    """One statement for a snapshot: ?1 pool, ?2 user, then (column, value) pairs."""
+    """One statement for a whole snapshot: ?1 pool, ?2 user, then (column, value) pairs.
+
+    A single statement reads one consistent state without an explicit read
+    transaction, and costs one round trip into SQLite instead of four.
+    """
     parts: list[str] = []
     for i in range(n_values):
         col, value = 3 + 2 * i, 4 + 2 * i
         parts.append(
-            f"SELECT 0, col, count, 0 FROM user_values WHERE pool_id = ?1 AND username = ?2"  # noqa: S608
-            f" AND col = ?{col} AND value = ?{value}"
+            f"SELECT 0, col, count, 0{_PAD} FROM user_values"  # noqa: S608
+            f" WHERE pool_id = ?1 AND username = ?2 AND col = ?{col} AND value = ?{value}"
         )
         parts.append(
-            f"SELECT 1, col, count, 0 FROM pool_values WHERE pool_id = ?1"  # noqa: S608
-            f" AND col = ?{col} AND value = ?{value}"
+            f"SELECT 1, col, count, 0{_PAD} FROM pool_values"  # noqa: S608
+            f" WHERE pool_id = ?1 AND col = ?{col} AND value = ?{value}"
         )
     parts.append(
-        "SELECT 2, col, total, distinct_count FROM user_columns"
+        f"SELECT 2, col, total, distinct_count{_PAD} FROM user_columns"  # noqa: S608
         " WHERE pool_id = ?1 AND username = ?2"
     )
-    parts.append("SELECT 3, col, total, distinct_count FROM pool_columns WHERE pool_id = ?1")
-    parts.append("SELECT 4, '', logins, users FROM pools WHERE pool_id = ?1")
+    parts.append(
+        f"SELECT 3, col, total, distinct_count{_PAD} FROM pool_columns"  # noqa: S608
+        " WHERE pool_id = ?1"
+    )
+    parts.append(f"SELECT 4, '', logins, users{_PAD} FROM pools WHERE pool_id = ?1")  # noqa: S608
+    parts.append(
+        "SELECT 5, last_ip, logins, failures_since_success, last_at_us, last_country,"
+        " last_region, last_city, last_latitude, last_longitude, last_accuracy_km, NULL"
+        " FROM users WHERE pool_id = ?1 AND username = ?2"
+    )
     return " UNION ALL ".join(parts)
 
 

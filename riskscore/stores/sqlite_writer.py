@@ -44,6 +44,9 @@ class WriterStats:
 class _Item:
     run: Job[Any]
     future: Future[Any]
+    # A job of one statement needs no savepoint: SQLite undoes a failed
+    # statement by itself and keeps the transaction (statement-level abort).
+    single_statement: bool = False
 
 
 _STOP: Final = object()
@@ -106,16 +109,24 @@ class GroupCommitWriter:
 
     def submit(self, job: Job[T]) -> T:
         """Run ``job(conn)`` in the writer's transaction; return once committed."""
+        result: T = self.submit_nowait(job).result()
+        return result
+
+    def submit_nowait(self, job: Job[T], *, single_statement: bool = False) -> Future[T]:
+        """Queue ``job``; the future resolves once its transaction is committed.
+
+        Blocks only while the queue is full (back-pressure), never on the commit.
+        ``single_statement`` jobs (one SQL statement) skip the per-job savepoint.
+        """
         self._raise_if_stopped()
-        item = _Item(job, Future())
+        item = _Item(job, Future(), single_statement)
         self._slots.acquire()
         with self._lock:
             if self._closed or self._death is not None:
                 self._slots.release()
                 self._raise_if_stopped()
             self._queue.put(item)
-        result: T = item.future.result()
-        return result
+        return item.future
 
     def close(self) -> None:
         """Commit everything already queued, stop the thread, close the connection."""
@@ -201,6 +212,11 @@ class GroupCommitWriter:
 
     @staticmethod
     def _run_job(conn: sqlite3.Connection, item: _Item) -> tuple[_Item, Any, BaseException | None]:
+        if item.single_statement:
+            try:
+                return item, item.run(conn), None
+            except sqlite3.Error as exc:
+                return item, None, _unavailable(f"profile store write failed: {exc}", exc)
         conn.execute("SAVEPOINT job")
         try:
             result = item.run(conn)

@@ -150,3 +150,14 @@ def test_purge_forgets_old_attempts(store: ProfileStore) -> None:
     with pytest.raises(NotFoundError):
         store.apply_outcome("old", Outcome.SUCCEEDED, T0)
     store.apply_outcome("new", Outcome.SUCCEEDED, T0 + minutes(61))
+
+
+def test_submitted_writes_resolve_once_durable(store: ProfileStore) -> None:
+    obs = make_obs()
+    store.submit_attempt(make_record("s1", obs, pool="p")).result(timeout=10)
+    result = store.submit_outcome("s1", Outcome.SUCCEEDED, T0).result(timeout=10)
+    assert result.profile_updated
+    assert store.snapshot("p", "alice", obs).user.logins == 1
+    missing = store.submit_outcome("nope", Outcome.SUCCEEDED, T0)
+    with pytest.raises(NotFoundError):
+        missing.result(timeout=10)
