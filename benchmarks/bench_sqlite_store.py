@@ -22,7 +22,8 @@ from pathlib import Path
 
 from riskscore.core import features as f
 from riskscore.core.attempt import EventType, Outcome
-from riskscore.core.features import Observation, Place
+from riskscore.core.enrichment import Place
+from riskscore.core.features import Observation
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.stores.base import AttemptRecord
 from riskscore.stores.sqlite import Durability, SqliteProfileStore

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from riskscore.core import features as f
 from riskscore.core.attempt import EventType
-from riskscore.core.features import Observation, Place
+from riskscore.core.enrichment import Place
+from riskscore.core.features import Observation
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.stores.base import AttemptRecord
 

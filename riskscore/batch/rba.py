@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Final
 
 from riskscore.core import features as f
-from riskscore.core.features import Observation, Place
+from riskscore.core.enrichment import Place
+from riskscore.core.features import Observation
 
 TIMESTAMP: Final = "Login Timestamp"
 USER: Final = "User ID"

@@ -17,10 +17,10 @@ class DeviceType(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class GeoInfo:
-    """A MaxMind City answer; any part may be missing."""
+class Place:
+    """Where an attempt came from (a MaxMind City answer); any part may be missing."""
 
-    country_code: str = ""
+    country: str = ""
     region: str = ""
     city: str = ""
     latitude: float | None = None
@@ -62,7 +62,7 @@ class UserAgentInfo:
 class Enrichment:
     """Everything looked up for one attempt."""
 
-    geo: GeoInfo | None = None
+    geo: Place | None = None
     network: NetworkInfo | None = None
     user_agent: UserAgentInfo = UserAgentInfo()
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Final
 
 from riskscore.core.attempt import Attempt
-from riskscore.core.enrichment import Enrichment
+from riskscore.core.enrichment import Enrichment, Place
 
 IP: Final = "ip"
 ASN: Final = "asn"
@@ -44,18 +44,6 @@ PROFILE_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 MISSING: Final = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Where an attempt came from, for travel and for evidence."""
-
-    country: str = ""
-    region: str = ""
-    city: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
-    accuracy_radius_km: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +99,7 @@ def observe(attempt: Attempt, enrichment: Enrichment) -> Observation:
     geo = enrichment.geo
     net = enrichment.network
     ua = enrichment.user_agent
-    country = geo.country_code if geo else MISSING
+    country = geo.country if geo else MISSING
     region = geo.region if geo else MISSING
     city = geo.city if geo else MISSING
     has_ua = bool(attempt.user_agent)
@@ -130,14 +118,7 @@ def observe(attempt: Attempt, enrichment: Enrichment) -> Observation:
         else MISSING,
         DEVICE_KEY: attempt.device_key,
     }
-    place = Place(
-        country=country,
-        region=region,
-        city=city,
-        latitude=geo.latitude if geo else None,
-        longitude=geo.longitude if geo else None,
-        accuracy_radius_km=geo.accuracy_radius_km if geo else None,
-    )
+    place = geo or Place()
     return Observation(
         values=values,
         place=place,

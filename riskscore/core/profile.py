@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from riskscore.core.features import Place
+from riskscore.core.enrichment import Place
 
 
 @dataclass(frozen=True, slots=True)

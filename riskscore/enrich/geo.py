@@ -21,10 +21,10 @@ import geoip2.database
 import geoip2.errors
 import maxminddb
 
-from riskscore.core.enrichment import GeoInfo, NetworkInfo
+from riskscore.core.enrichment import NetworkInfo, Place
 from riskscore.errors import InvalidArgumentError, RiskscoreError
 
-GeoAnswer = tuple[GeoInfo | None, NetworkInfo | None]
+GeoAnswer = tuple[Place | None, NetworkInfo | None]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DEFAULT_CACHE_SIZE: Final = 65536
@@ -42,7 +42,7 @@ class GeoDataError(RiskscoreError):
 class GeoLookup(Protocol):
     """Where an IP address is, and which network announces it."""
 
-    def lookup(self, ip: str) -> tuple[GeoInfo | None, NetworkInfo | None]:
+    def lookup(self, ip: str) -> tuple[Place | None, NetworkInfo | None]:
         """Place and network of ``ip``; ``None`` for a part the data does not know."""
         ...
 
@@ -161,15 +161,15 @@ class MaxMindGeoLookup:
             return _NOTHING
         return self._geo(address), self._network(address)
 
-    def _geo(self, address: IPAddress) -> GeoInfo | None:
+    def _geo(self, address: IPAddress) -> Place | None:
         try:
             answer = self._city.city(address)
         except geoip2.errors.AddressNotFoundError:
             return None
         location = answer.location
         radius = location.accuracy_radius
-        return GeoInfo(
-            country_code=answer.country.iso_code or "",
+        return Place(
+            country=answer.country.iso_code or "",
             region=answer.subdivisions.most_specific.name or "",
             city=answer.city.name or "",
             latitude=location.latitude,

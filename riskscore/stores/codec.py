@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 from riskscore.core.attempt import EventType, Outcome
-from riskscore.core.features import Observation, Place
+from riskscore.core.enrichment import Place
+from riskscore.core.features import Observation
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.stores.base import AttemptRecord
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from riskscore.core.attempt import EventType, Outcome
-from riskscore.core.features import Observation, Place
+from riskscore.core.enrichment import Place
+from riskscore.core.features import Observation
 from riskscore.core.profile import ColumnStats, History, LastLogin, ProfileSnapshot
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.errors import NotFoundError, StoreUnavailableError

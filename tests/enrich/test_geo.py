@@ -10,7 +10,7 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from riskscore.core.enrichment import GeoInfo, NetworkInfo
+from riskscore.core.enrichment import NetworkInfo, Place
 from riskscore.enrich.asn_build import AsnBuildReport
 from riskscore.enrich.geo import (
     GeoDataError,
@@ -49,7 +49,7 @@ def test_us_address_has_country_and_built_asn_organisation(geo: MaxMindGeoLookup
     place, network = geo.lookup("8.8.8.8")
 
     assert place is not None
-    assert place.country_code == "US"
+    assert place.country == "US"
     assert place.accuracy_radius_km is not None
     assert network == NetworkInfo(asn=None, organization="GOOGLE", network="8.8.8.0/24")
 
@@ -58,7 +58,7 @@ def test_norwegian_address_has_region_city_and_radius(geo: MaxMindGeoLookup) -> 
     place, _ = geo.lookup("84.208.0.1")
 
     assert place is not None
-    assert (place.country_code, place.region, place.city) == ("NO", "Oslo County", "Oslo")
+    assert (place.country, place.region, place.city) == ("NO", "Oslo County", "Oslo")
     assert (place.latitude, place.longitude) == pytest.approx((59.9127, 10.7461))
     assert place.accuracy_radius_km == 20.0
 
@@ -67,7 +67,7 @@ def test_ipv6_address_is_placed(geo: MaxMindGeoLookup) -> None:
     place, _ = geo.lookup("2001:4860:4860::8888")
 
     assert place is not None
-    assert place.country_code == "US"
+    assert place.country == "US"
 
 
 def test_ipv4_mapped_ipv6_is_looked_up_as_ipv4(geo: MaxMindGeoLookup) -> None:
@@ -193,8 +193,8 @@ def test_wrong_database_types_are_refused(city_db: Path, user_asn_db: Path) -> N
         MaxMindGeoLookup(city_db, city_db)
 
 
-OSLO = GeoInfo(country_code="NO", city="Oslo")
-NORWAY = GeoInfo(country_code="NO")
+OSLO = Place(country="NO", city="Oslo")
+NORWAY = Place(country="NO")
 TELIA = NetworkInfo(asn=2119, organization="Telia Norge AS", network="84.208.0.0/17")
 
 
@@ -210,7 +210,7 @@ TELIA = NetworkInfo(asn=2119, organization="Telia Norge AS", network="84.208.0.0
     ],
 )
 def test_in_memory_lookup_longest_prefix_wins(
-    ip: str, expected: tuple[GeoInfo | None, NetworkInfo | None]
+    ip: str, expected: tuple[Place | None, NetworkInfo | None]
 ) -> None:
     lookup = InMemoryGeoLookup(
         {

@@ -10,7 +10,8 @@ from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from riskscore.core.attempt import EventType, Outcome
-from riskscore.core.features import Observation, Place
+from riskscore.core.enrichment import Place
+from riskscore.core.features import Observation
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.stores.base import AttemptRecord
 from riskscore.stores.codec import (
