@@ -43,3 +43,5 @@ class Assessment:
     reasons: tuple[Reason, ...]
     model_version: str
     raw_risk: float
+    # Every named numeric feature behind the score (signals/registry.py FEATURES).
+    features: Mapping[str, float] = field(default_factory=dict)

@@ -6,8 +6,9 @@ call the same ``assess``. The learned model (later) is another Scorer.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 from riskscore.core import freeman
 from riskscore.core.explain import explain
@@ -15,6 +16,10 @@ from riskscore.core.features import Observation
 from riskscore.core.levels import LevelThresholds
 from riskscore.core.profile import ProfileSnapshot
 from riskscore.core.result import Assessment
+from riskscore.signals import registry
+from riskscore.signals.base import SignalSettings
+
+STATISTICAL_VERSION: Final = f"{freeman.MODEL_VERSION}+signals/1"
 
 
 class Scorer(Protocol):
@@ -32,24 +37,54 @@ class Scorer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StatisticalScorer:
-    """Freeman et al. (NDSS 2016): needs no labels, learns from proven sign-ins."""
+    """Freeman et al. (NDSS 2016) times the signals' likelihood-ratio factors.
+
+    Needs no labels and learns only from proven sign-ins. Each signal
+    multiplies the raw risk by exp(its log factor): a naive-Bayes combination
+    of independent evidence, so impossible travel lifts an otherwise familiar
+    sign-in and a remembered device calms an unfamiliar one.
+    """
 
     thresholds: LevelThresholds = field(default_factory=LevelThresholds)
     hierarchies: tuple[freeman.Hierarchy, ...] = freeman.DEFAULT_HIERARCHIES
+    signals: SignalSettings = field(default_factory=SignalSettings)
 
     @property
     def model_version(self) -> str:
         """The statistical model's version string."""
-        return freeman.MODEL_VERSION
+        return STATISTICAL_VERSION
 
     def assess(self, obs: Observation, snapshot: ProfileSnapshot) -> Assessment:
-        """Score one observation with the Freeman model."""
+        """Score one observation with the Freeman model and the signals."""
         result = freeman.score(obs, snapshot, self.hierarchies)
-        risk = self.thresholds.to_score(result.raw)
+        signals = registry.evaluate(obs, snapshot, self.signals)
+        raw = result.raw * math.exp(signals.log_factor)
+        risk = self.thresholds.to_score(raw)
+        reasons = sorted(
+            (*explain(obs, snapshot, result, self.hierarchies), *signals.reasons),
+            key=lambda r: r.weight,
+            reverse=True,
+        )
         return Assessment(
             risk_score=risk,
             risk_level=self.thresholds.level(risk),
-            reasons=explain(obs, snapshot, result, self.hierarchies),
+            reasons=tuple(reasons),
             model_version=self.model_version,
-            raw_risk=result.raw,
+            raw_risk=raw,
+            features={**freeman_features(result), **signals.features},
         )
+
+
+def freeman_features(result: freeman.FreemanResult) -> dict[str, float]:
+    """The Freeman terms as named features (ln scale)."""
+    ratios = {t.name: t.ratio for t in result.terms}
+    return {
+        "freeman_log_raw": _ln(result.raw),
+        "freeman_ip_log_ratio": _ln(ratios.get("ip", 1.0)),
+        "freeman_ua_log_ratio": _ln(ratios.get("ua", 1.0)),
+        "freeman_user_log_factor": _ln(result.user_factor),
+    }
+
+
+def _ln(x: float) -> float:
+    return math.log(x) if x > 0 else -math.inf

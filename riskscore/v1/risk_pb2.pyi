@@ -322,7 +322,7 @@ class ScoreResponse(_message.Message):
     compromised_credentials_detected: _builtins.bool
     """True when password_sha1 matched a known breached password."""
     model_version: _builtins.str
-    """The scoring model that produced risk_score, e.g. "freeman-2016/1"."""
+    """The scoring model that produced risk_score, e.g. "freeman-2016/1+signals/1"."""
     @_builtins.property
     def reasons(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reason]:
         """Most important first."""

@@ -59,7 +59,7 @@ def test_first_ever_login(stub: risk_pb2_grpc.RiskServiceStub) -> None:
     assert resp.event_id
     assert 0.0 <= resp.risk_score <= 1.0
     assert codes(resp) == ["FIRST_SEEN_USER"]
-    assert resp.model_version == "freeman-2016/1"
+    assert resp.model_version == "freeman-2016/1+signals/1"
     assert resp.decision != risk_pb2.DECISION_UNSPECIFIED
     assert resp.reasons[0].message
 

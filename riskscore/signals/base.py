@@ -1,0 +1,49 @@
+"""What a signal returns, and the settings every signal reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from riskscore.core.result import Reason
+
+
+@dataclass(frozen=True, slots=True)
+class SignalOutcome:
+    """Features, reasons and a log-likelihood-ratio factor from one signal."""
+
+    features: Mapping[str, float] = field(default_factory=dict)
+    reasons: tuple[Reason, ...] = ()
+    # ln of the factor this signal multiplies the raw risk by (0 = no effect).
+    log_factor: float = 0.0
+
+
+NOTHING = SignalOutcome()
+
+
+@dataclass(frozen=True, slots=True)
+class TravelSettings:
+    """Impossible travel: speeds above a flight's, over more than a minimum distance.
+
+    Defaults follow the peers (risk-peers.md 3): bcgov 1000 km/h with both
+    accuracy radii subtracted; Elastic's >= 500 km; Panther's < 50 km / < 10 min
+    as geo-IP noise.
+    """
+
+    max_speed_kmh: float = 1000.0
+    min_distance_km: float = 500.0
+    # ln(25): an impossible journey multiplies the risk by 25.
+    log_factor: float = 3.2188758248682006
+    # Less precise places (radius above this, or no city) count half.
+    imprecise_radius_km: float = 250.0
+
+
+@dataclass(frozen=True, slots=True)
+class SignalSettings:
+    """Every signal's settings, with named defaults."""
+
+    travel: TravelSettings = field(default_factory=TravelSettings)
+    # ln(8): a scripted client multiplies the risk by 8.
+    bot_log_factor: float = 2.0794415416798357
+    # ln(1/5): a remembered device the user proved before divides it by 5.
+    known_device_log_factor: float = -1.6094379124341003

@@ -1,0 +1,70 @@
+"""Runs every signal and documents every feature they produce.
+
+FEATURES is the one table of feature names, meanings and ranges; the README
+repeats it and a test keeps the two and the signals' output in step.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from riskscore.core.features import Observation
+from riskscore.core.profile import ProfileSnapshot
+from riskscore.core.result import Reason
+from riskscore.signals.base import SignalOutcome, SignalSettings
+from riskscore.signals.bots import bot_user_agent
+from riskscore.signals.devices import remembered_device
+from riskscore.signals.travel import impossible_travel
+
+# name -> (meaning, range)
+FEATURES: Final[dict[str, tuple[str, str]]] = {
+    "freeman_log_raw": (
+        "ln of the Freeman et al. raw risk (IP and UA hierarchies, user factor)",
+        "(-inf, inf)",
+    ),
+    "freeman_ip_log_ratio": ("ln p(IP features)/p(IP features | user)", "(-inf, ln 4]"),
+    "freeman_ua_log_ratio": ("ln p(UA features)/p(UA features | user)", "(-inf, ln 4]"),
+    "freeman_user_log_factor": ("ln p(u|A)/p(u|L), Laplace-smoothed", "(-inf, inf)"),
+    "user_logins": ("proven sign-ins of the user so far", "[0, inf)"),
+    "failures_since_success": (
+        "failed attempts of the user since the last proven sign-in",
+        "[0, inf)",
+    ),
+    "travel_distance_km": (
+        "km from the last proven sign-in, minus both accuracy radii",
+        "[0, 20040]",
+    ),
+    "travel_speed_kmh": ("that distance over the elapsed time (at least 1 minute)", "[0, inf)"),
+    "bot_user_agent": (
+        "1 when the User-Agent is empty, malformed, a library or headless",
+        "{0, 1}",
+    ),
+    "device_key_present": ("1 when a remembered-device key came with the attempt", "{0, 1}"),
+    "device_key_known": ("1 when that key was seen in a proven sign-in of the user", "{0, 1}"),
+    "device_signature_known": (
+        "1 when browser+OS family+device type was seen for the user",
+        "{0, 1}",
+    ),
+}
+
+
+def evaluate(
+    obs: Observation, snapshot: ProfileSnapshot, settings: SignalSettings
+) -> SignalOutcome:
+    """All signals for one observation, combined: features merged, factors added."""
+    outcomes = (
+        impossible_travel(obs, snapshot.last_login, settings.travel),
+        bot_user_agent(obs, settings.bot_log_factor),
+        remembered_device(obs, snapshot, settings.known_device_log_factor),
+    )
+    features: dict[str, float] = {
+        "user_logins": float(snapshot.user.logins),
+        "failures_since_success": float(snapshot.failures_since_success),
+    }
+    reasons: list[Reason] = []
+    log_factor = 0.0
+    for outcome in outcomes:
+        features.update(outcome.features)
+        reasons.extend(outcome.reasons)
+        log_factor += outcome.log_factor
+    return SignalOutcome(features=features, reasons=tuple(reasons), log_factor=log_factor)

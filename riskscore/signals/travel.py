@@ -1,0 +1,80 @@
+"""Impossible travel from the user's last proven sign-in.
+
+Distance is geodesic (WGS84, geographiclib) minus both places' accuracy radii,
+so two imprecise IP locations in one country are not a journey; speed is that
+distance over the elapsed time (at least one minute).
+"""
+
+from __future__ import annotations
+
+import math
+
+from geographiclib.geodesic import Geodesic
+
+from riskscore.core.enrichment import Place
+from riskscore.core.features import Observation
+from riskscore.core.profile import LastLogin
+from riskscore.core.result import Reason
+from riskscore.signals.base import SignalOutcome, TravelSettings
+
+MIN_ELAPSED_HOURS = 1.0 / 60.0
+
+
+def _coordinates(place: Place) -> tuple[float, float] | None:
+    if place.latitude is None or place.longitude is None:
+        return None
+    return place.latitude, place.longitude
+
+
+def _precise(place: Place, settings: TravelSettings) -> bool:
+    radius = place.accuracy_radius_km
+    return bool(place.city) and (radius is None or radius <= settings.imprecise_radius_km)
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Geodesic distance between two (latitude, longitude) points, in km."""
+    result = Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)
+    return float(result["s12"]) / 1000.0
+
+
+def impossible_travel(
+    obs: Observation, last: LastLogin | None, settings: TravelSettings
+) -> SignalOutcome:
+    """IMPOSSIBLE_TRAVEL when the user could not have flown here since the last sign-in."""
+    here = obs.place
+    to = _coordinates(here)
+    start = _coordinates(last.place) if last is not None else None
+    if last is None or to is None or start is None or to == start:
+        return SignalOutcome(features={"travel_speed_kmh": 0.0, "travel_distance_km": 0.0})
+    slack = (here.accuracy_radius_km or 0.0) + (last.place.accuracy_radius_km or 0.0)
+    distance = max(distance_km(start, to) - slack, 0.0)
+    hours = max((obs.timestamp - last.timestamp).total_seconds() / 3600.0, MIN_ELAPSED_HOURS)
+    speed = distance / hours
+    features = {"travel_speed_kmh": speed, "travel_distance_km": distance}
+    if distance < settings.min_distance_km or speed <= settings.max_speed_kmh:
+        return SignalOutcome(features=features)
+    precise = _precise(here, settings) and _precise(last.place, settings)
+    factor = settings.log_factor if precise else settings.log_factor / 2
+    # Faster than a flight by a wide margin is stronger evidence, up to double.
+    factor *= min(1.0 + math.log10(speed / settings.max_speed_kmh), 2.0)
+    evidence = {
+        "previous_ip": last.ip_address,
+        "previous_city": last.place.city,
+        "previous_country": last.place.country,
+        "previous_time": last.timestamp.isoformat(),
+        "city": here.city,
+        "country": here.country,
+        "distance_km": f"{distance:.0f}",
+        "hours": f"{hours:.2f}",
+        "speed_kmh": f"{speed:.0f}",
+    }
+    if not precise:
+        evidence["precision"] = "low"
+    reason = Reason(
+        "IMPOSSIBLE_TRAVEL",
+        f"{distance:.0f} km from the last sign-in in {hours:.1f} h ({speed:.0f} km/h): "
+        "faster than a flight.",
+        factor,
+        evidence,
+    )
+    return SignalOutcome(features=features, reasons=(reason,), log_factor=factor)
