@@ -106,6 +106,8 @@ class ScoringConfig:
     high: float = DEFAULT_HIGH
     # How long a scored attempt waits for ReportOutcome before it is forgotten.
     outcome_window_seconds: float = 86400.0
+    # The sliding window of the velocity signals (brute force, spray, stuffing).
+    window_minutes: int = 10
 
     def thresholds(self) -> LevelThresholds:
         """The level thresholds (validated on construction)."""
@@ -116,6 +118,13 @@ class ScoringConfig:
         self.thresholds()
         if self.outcome_window_seconds <= 0:
             raise ConfigError("scoring.outcome_window_seconds", "must be positive")
+        if not 1 <= self.window_minutes <= 1440:
+            raise ConfigError("scoring.window_minutes", "must be between 1 and 1440")
+        if self.outcome_window_seconds < 60 * self.window_minutes:
+            raise ConfigError(
+                "scoring.outcome_window_seconds",
+                "must be at least window_minutes (purging attempts also ages the windows)",
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from riskscore.core.enrichment import Place
+from riskscore.core.velocity import WindowCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +58,4 @@ class ProfileSnapshot:
     users: int
     last_login: LastLogin | None = None
     failures_since_success: int = 0
+    window: WindowCounts = field(default_factory=WindowCounts)

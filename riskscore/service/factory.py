@@ -13,6 +13,7 @@ from riskscore.enrich.geo import GeoLookup, MaxMindGeoLookup, packaged_city_data
 from riskscore.enrich.useragent import UaParserAdapter
 from riskscore.errors import ConfigError
 from riskscore.events.metrics import Metrics, NullMetrics
+from riskscore.signals.base import SignalSettings, VelocitySettings
 from riskscore.stores.base import ProfileStore
 from riskscore.stores.memory import MemoryProfileStore
 from riskscore.stores.sqlite import SqliteProfileStore
@@ -29,9 +30,16 @@ class Wiring:
 
 def open_store(config: Config) -> ProfileStore:
     """The configured profile store."""
+    window = timedelta(minutes=config.scoring.window_minutes)
     if config.store.backend == "memory":
-        return MemoryProfileStore()
-    return SqliteProfileStore(config.store_path, durability=config.store.durability)
+        return MemoryProfileStore(window=window)
+    return SqliteProfileStore(config.store_path, durability=config.store.durability, window=window)
+
+
+def scorer_of(config: Config) -> StatisticalScorer:
+    """The statistical scorer with the configured thresholds and window."""
+    velocity = VelocitySettings(window_minutes=config.scoring.window_minutes)
+    return StatisticalScorer(config.scoring.thresholds(), signals=SignalSettings(velocity=velocity))
 
 
 def open_geo(config: Config) -> GeoLookup:
@@ -56,7 +64,7 @@ def build_engine(
     engine = RiskEngine(
         AttemptEnricher(geo, UaParserAdapter()),
         store,
-        StatisticalScorer(config.scoring.thresholds()),
+        scorer_of(config),
         clock=clock or SystemClock(),
         metrics=metrics or NullMetrics(),
         outcome_window=timedelta(seconds=config.scoring.outcome_window_seconds),

@@ -39,10 +39,25 @@ class TravelSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class VelocitySettings:
+    """Thresholds on the store's sliding windows (Keycloak, Auth0 and bcgov use 5-10)."""
+
+    # Must equal the store's window (the factory passes the same value to both).
+    window_minutes: int = 10
+    user_failures: int = 5
+    ip_users: int = 10
+    ip_failures: int = 10
+    stuffing_failure_ratio: float = 0.7
+    # ln(50): no single velocity reason multiplies the risk by more.
+    max_log_factor: float = 3.912023005428146
+
+
+@dataclass(frozen=True, slots=True)
 class SignalSettings:
     """Every signal's settings, with named defaults."""
 
     travel: TravelSettings = field(default_factory=TravelSettings)
+    velocity: VelocitySettings = field(default_factory=VelocitySettings)
     # ln(8): a scripted client multiplies the risk by 8.
     bot_log_factor: float = 2.0794415416798357
     # ln(1/5): a remembered device the user proved before divides it by 5.

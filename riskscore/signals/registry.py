@@ -15,6 +15,7 @@ from riskscore.signals.base import SignalOutcome, SignalSettings
 from riskscore.signals.bots import bot_user_agent
 from riskscore.signals.devices import remembered_device
 from riskscore.signals.travel import impossible_travel
+from riskscore.signals.velocity import velocity
 
 # name -> (meaning, range)
 FEATURES: Final[dict[str, tuple[str, str]]] = {
@@ -45,6 +46,13 @@ FEATURES: Final[dict[str, tuple[str, str]]] = {
         "1 when browser+OS family+device type was seen for the user",
         "{0, 1}",
     ),
+    "user_failures_window": ("failed attempts on the account in the velocity window", "[0, inf)"),
+    "ip_attempts_window": ("attempts from the IP in the window", "[0, inf)"),
+    "ip_failures_window": ("failed attempts from the IP in the window", "[0, inf)"),
+    "ip_users_window": ("distinct accounts tried from the IP in the window, capped", "[0, 1000]"),
+    "asn_failures_window": ("failed attempts from the network (ASN) in the window", "[0, inf)"),
+    "asn_users_window": ("distinct accounts tried from the network, capped", "[0, 1000]"),
+    "ip_signups_window": ("sign-ups from the IP in the window", "[0, inf)"),
 }
 
 
@@ -56,6 +64,7 @@ def evaluate(
         impossible_travel(obs, snapshot.last_login, settings.travel),
         bot_user_agent(obs, settings.bot_log_factor),
         remembered_device(obs, snapshot, settings.known_device_log_factor),
+        velocity(snapshot, settings.velocity),
     )
     features: dict[str, float] = {
         "user_logins": float(snapshot.user.logins),

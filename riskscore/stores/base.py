@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from riskscore.core.attempt import EventType, Outcome
@@ -12,6 +12,9 @@ from riskscore.core.features import Observation
 from riskscore.core.profile import ProfileSnapshot
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.errors import ConflictError
+
+# How far back the velocity windows look (core/velocity.py).
+DEFAULT_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)

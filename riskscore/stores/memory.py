@@ -7,14 +7,28 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+from riskscore.core import features as f
 from riskscore.core.attempt import Outcome
 from riskscore.core.features import Observation
 from riskscore.core.profile import ColumnStats, History, LastLogin, ProfileSnapshot
+from riskscore.core.velocity import (
+    WindowCounts,
+    WindowKind,
+    counts_from,
+    minute_of,
+    window_keys,
+)
 from riskscore.errors import NotFoundError
-from riskscore.stores.base import AttemptRecord, OutcomeResult, check_outcome, taught_values
+from riskscore.stores.base import (
+    DEFAULT_WINDOW,
+    AttemptRecord,
+    OutcomeResult,
+    check_outcome,
+    taught_values,
+)
 
 T = TypeVar("T")
 
@@ -59,10 +73,17 @@ class _User:
     failures_since_success: int = 0
 
 
+WindowKey = tuple[str, WindowKind, str]
+
+
 class MemoryProfileStore:
     """Keeps everything in dictionaries behind one lock; nothing survives a restart."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, window: timedelta = DEFAULT_WINDOW) -> None:
+        self._window_minutes = int(window.total_seconds() // 60)
+        # Per window key: minute -> [attempts, failures]; member -> latest minute.
+        self._buckets: defaultdict[WindowKey, dict[int, list[int]]] = defaultdict(dict)
+        self._members: defaultdict[WindowKey, dict[str, int]] = defaultdict(dict)
         self._lock = threading.Lock()
         self._users: dict[tuple[str, str], _User] = {}
         self._pools: defaultdict[str, _Scope] = defaultdict(_Scope)
@@ -79,11 +100,45 @@ class MemoryProfileStore:
                 users=self._pool_users[pool_id],
                 last_login=user.last_login,
                 failures_since_success=user.failures_since_success,
+                window=self._window(pool_id, username, obs),
             )
+
+    def _window(self, pool_id: str, username: str, obs: Observation) -> WindowCounts:
+        now = minute_of(obs.timestamp)
+        first = now - self._window_minutes + 1
+        keys: list[tuple[WindowKind, str]] = [("user", username), ("ip", obs.ip_address)]
+        if obs.get(f.ASN):
+            keys.append(("asn", obs.get(f.ASN)))
+        keys.append(("signup_ip", obs.ip_address))
+        attempts: dict[str, int] = {}
+        failures: dict[str, int] = {}
+        users: dict[str, int] = {}
+        for kind, key in keys:
+            buckets = self._buckets.get((pool_id, kind, key), {})
+            live = [b for m, b in buckets.items() if first <= m <= now]
+            attempts[kind] = sum(b[0] for b in live)
+            failures[kind] = sum(b[1] for b in live)
+            members = self._members.get((pool_id, kind, key), {})
+            users[kind] = sum(1 for m in members.values() if first <= m <= now)
+        return counts_from(attempts, failures, users)
+
+    def _count(self, record: AttemptRecord, *, failure: bool) -> None:
+        minute = minute_of(record.observation.timestamp)
+        for kind, key in window_keys(record.username, record.observation, record.event_type):
+            if failure and kind == "signup_ip":
+                continue
+            wkey = (record.pool_id, kind, key)
+            bucket = self._buckets[wkey].setdefault(minute, [0, 0])
+            bucket[1 if failure else 0] += 1
+            if not failure and kind in ("ip", "asn"):
+                members = self._members[wkey]
+                members[record.username] = max(members.get(record.username, minute), minute)
 
     def save_attempt(self, record: AttemptRecord) -> None:
         """Keep a scored attempt."""
         with self._lock:
+            if record.event_id not in self._attempts:
+                self._count(record, failure=False)
             self._attempts[record.event_id] = record
 
     def submit_attempt(self, record: AttemptRecord) -> Future[None]:
@@ -120,6 +175,7 @@ class MemoryProfileStore:
                 user.failures_since_success = 0
             elif outcome.is_failure:
                 user.failures_since_success += 1
+                self._count(record, failure=True)
             return OutcomeResult(
                 record, already_recorded=False, profile_updated=outcome is Outcome.SUCCEEDED
             )
@@ -130,7 +186,22 @@ class MemoryProfileStore:
             old = [k for k, r in self._attempts.items() if r.created < created_before]
             for k in old:
                 del self._attempts[k]
+            self._prune_windows(minute_of(created_before))
             return len(old)
+
+    def _prune_windows(self, before_minute: int) -> None:
+        for wkey in list(self._buckets):
+            kept = {m: b for m, b in self._buckets[wkey].items() if m >= before_minute}
+            if kept:
+                self._buckets[wkey] = kept
+            else:
+                del self._buckets[wkey]
+        for wkey in list(self._members):
+            members = {u: m for u, m in self._members[wkey].items() if m >= before_minute}
+            if members:
+                self._members[wkey] = members
+            else:
+                del self._members[wkey]
 
     def close(self) -> None:
         """Nothing to flush."""

@@ -13,18 +13,32 @@ import sqlite3
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from riskscore.core import features as f
 from riskscore.core.attempt import EventType, Outcome
 from riskscore.core.enrichment import Place
 from riskscore.core.features import Observation
 from riskscore.core.profile import ColumnStats, History, LastLogin, ProfileSnapshot
 from riskscore.core.result import Decision, RiskLevel
+from riskscore.core.velocity import (
+    MEMBER_CAP,
+    WindowCounts,
+    counts_from,
+    minute_of,
+    window_keys,
+)
 from riskscore.errors import NotFoundError, StoreUnavailableError
 from riskscore.stores import sqlite_schema as sql
-from riskscore.stores.base import AttemptRecord, OutcomeResult, check_outcome, taught_values
+from riskscore.stores.base import (
+    DEFAULT_WINDOW,
+    AttemptRecord,
+    OutcomeResult,
+    check_outcome,
+    taught_values,
+)
 from riskscore.stores.codec import from_micros, observation_from_json, observation_to_json
 from riskscore.stores.codec import to_micros as micros
 from riskscore.stores.sqlite_writer import GroupCommitWriter, WriterStats
@@ -50,6 +64,7 @@ class SqliteProfileStore:
         max_batch: int = 512,
         max_delay_s: float = 0.002,
         busy_timeout_s: float = 5.0,
+        window: timedelta = DEFAULT_WINDOW,
     ) -> None:
         if durability not in _SYNCHRONOUS:
             raise ValueError(
@@ -60,6 +75,7 @@ class SqliteProfileStore:
         if max_delay_s < 0 or busy_timeout_s < 0:
             raise ValueError("max_delay_s and busy_timeout_s must not be negative")
         self.path = Path(path)
+        self._window_minutes = max(int(window.total_seconds() // 60), 1)
         self.durability: Durability = durability
         self._busy_timeout_s = busy_timeout_s
         try:
@@ -93,9 +109,13 @@ class SqliteProfileStore:
         if self._closed:
             raise StoreUnavailableError("profile store is closed")
         asked = [(col, value) for col, value in obs.values.items() if value]
-        params = [pool_id, username]
+        params: list[Any] = [pool_id, username]
         for pair in asked:
             params.extend(pair)
+        now = minute_of(obs.timestamp)
+        params.extend(
+            (now - self._window_minutes + 1, now, obs.ip_address, obs.get(f.ASN), MEMBER_CAP)
+        )
         try:
             rows = self._reader().execute(sql.snapshot_sql(len(asked)), params).fetchall()
         except sqlite3.Error as exc:
@@ -121,9 +141,8 @@ class SqliteProfileStore:
             record.outcome.value if record.outcome is not None else None,
             micros(record.outcome_at) if record.outcome_at is not None else None,
         )
-        return self._writer.submit_nowait(
-            functools.partial(_save_attempt, row), single_statement=True
-        )
+        counts = _window_rows(record, failure=False)
+        return self._writer.submit_nowait(functools.partial(_save_attempt, row, counts))
 
     def apply_outcome(self, event_id: str, outcome: Outcome, at: datetime) -> OutcomeResult:
         """Close an attempt; SUCCEEDED teaches the profile in the same transaction."""
@@ -215,6 +234,7 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
     columns: tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]] = ({}, {})
     pool_logins = users = logins = failures = 0
     last_login = None
+    window_rows = []
     for row in rows:
         kind, col, a, b = row[0], row[1], row[2], row[3]
         if kind < 2:
@@ -223,6 +243,8 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
             columns[kind - 2][col] = (a, b)
         elif kind == 4:
             pool_logins, users = a, b
+        elif kind == 6:
+            window_rows.append((col, a, b, row[4]))
         else:
             logins, failures = a, b
             at_us, country, region, city, lat, lon, acc = row[4:11]
@@ -236,6 +258,7 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
         users=users,
         last_login=last_login,
         failures_since_success=failures,
+        window=_window_of(window_rows),
     )
 
 
@@ -267,11 +290,53 @@ def _record_of(row: Any) -> AttemptRecord:
     )
 
 
-def _save_attempt(row: tuple[Any, ...], conn: sqlite3.Connection) -> None:
+def _window_rows(
+    record: AttemptRecord, *, failure: bool
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows for window_counts and window_members that one attempt (or failure) adds."""
+    minute = minute_of(record.observation.timestamp)
+    counts: list[tuple[Any, ...]] = []
+    members: list[tuple[Any, ...]] = []
+    for kind, key in window_keys(record.username, record.observation, record.event_type):
+        if failure and kind == "signup_ip":
+            continue
+        counts.append((record.pool_id, kind, key, minute, 0 if failure else 1, 1 if failure else 0))
+        if not failure and kind in ("ip", "asn"):
+            members.append((record.pool_id, kind, key, record.username, minute))
+    return counts, members
+
+
+def _write_window(
+    rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]], conn: sqlite3.Connection
+) -> None:
+    conn.executemany(sql.COUNT_WINDOW, rows[0])
+    conn.executemany(sql.COUNT_WINDOW_MEMBER, rows[1])
+
+
+def _window_of(rows: list[Any]) -> WindowCounts:
+    attempts: dict[str, int] = {}
+    failures: dict[str, int] = {}
+    users: dict[str, int] = {}
+    for kind, n_attempts, n_failures, n_users in rows:
+        attempts[kind] = attempts.get(kind, 0) + int(n_attempts or 0)
+        failures[kind] = failures.get(kind, 0) + int(n_failures or 0)
+        users[kind] = users.get(kind, 0) + int(n_users or 0)
+    return counts_from(attempts, failures, users)
+
+
+def _save_attempt(
+    row: tuple[Any, ...],
+    window: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]],
+    conn: sqlite3.Connection,
+) -> None:
     conn.execute(sql.SAVE_ATTEMPT, row)
+    _write_window(window, conn)
 
 
 def _purge(created_before_us: int, conn: sqlite3.Connection) -> int:
+    minute = created_before_us // 60_000_000
+    conn.execute(sql.PRUNE_WINDOW_COUNTS, (minute,))
+    conn.execute(sql.PRUNE_WINDOW_MEMBERS, (minute,))
     return conn.execute(sql.PURGE, (created_before_us,)).rowcount
 
 
@@ -290,6 +355,7 @@ def _apply_outcome(
         _teach(conn, record)
     elif outcome.is_failure:
         conn.execute(sql.COUNT_FAILURE, (record.pool_id, record.username))
+        _write_window(_window_rows(record, failure=True), conn)
     return OutcomeResult(
         record, already_recorded=False, profile_updated=outcome is Outcome.SUCCEEDED
     )

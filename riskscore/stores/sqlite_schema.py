@@ -14,7 +14,11 @@ from typing import Final, Literal
 
 __all__ = [
     "COUNT_FAILURE",
+    "COUNT_WINDOW",
+    "COUNT_WINDOW_MEMBER",
     "LOAD_ATTEMPT",
+    "PRUNE_WINDOW_COUNTS",
+    "PRUNE_WINDOW_MEMBERS",
     "PURGE",
     "SAVE_ATTEMPT",
     "SCHEMA",
@@ -30,7 +34,8 @@ __all__ = [
 
 Scope = Literal["user", "pool"]
 
-SCHEMA_VERSION: Final = 1
+# 1: profiles and attempts; 2: adds the velocity windows.
+SCHEMA_VERSION: Final = 2
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -89,6 +94,25 @@ CREATE TABLE IF NOT EXISTS user_columns (
     distinct_count INTEGER NOT NULL,
     PRIMARY KEY (pool_id, username, col)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS window_counts (
+    pool_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, kind, key, minute)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS window_counts_by_minute ON window_counts (minute);
+CREATE TABLE IF NOT EXISTS window_members (
+    pool_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    member TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, kind, key, member)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS window_members_by_minute ON window_members (minute);
 CREATE TABLE IF NOT EXISTS user_values (
     pool_id TEXT NOT NULL,
     username TEXT NOT NULL,
@@ -177,7 +201,31 @@ def snapshot_sql(n_values: int) -> str:
         " last_region, last_city, last_latitude, last_longitude, last_accuracy_km, NULL"
         " FROM users WHERE pool_id = ?1 AND username = ?2"
     )
+    parts.extend(_window_parts(3 + 2 * n_values))
     return " UNION ALL ".join(parts)
+
+
+def _window_parts(first: int) -> list[str]:
+    """The velocity windows (kind 6): per-kind sums and capped distinct users.
+
+    Parameters from ``first`` on: first minute, last minute, IP, ASN, member cap.
+    The user's window is keyed by ?2; distinct users are counted up to the cap
+    (core/velocity.py MEMBER_CAP) so a stuffing IP costs no more than a quiet one.
+    """
+    lo, hi, ip, asn, cap = (f"?{first + i}" for i in range(5))
+    in_window = f"pool_id = ?1 AND minute BETWEEN {lo} AND {hi}"
+    members = (
+        "SELECT 6, '{kind}', 0, 0, count(*){pad} FROM (SELECT 1 FROM window_members"
+        " WHERE {in_window} AND kind = '{kind}' AND key = {key} LIMIT {cap})"
+    )
+    return [
+        f"SELECT 6, kind, sum(attempts), sum(failures), 0{_PAD[:-6]} FROM window_counts"  # noqa: S608
+        f" WHERE {in_window} AND ((kind = 'user' AND key = ?2) OR (kind = 'ip' AND key = {ip})"
+        f" OR (kind = 'asn' AND key = {asn}) OR (kind = 'signup_ip' AND key = {ip}))"
+        " GROUP BY kind",
+        members.format(kind="ip", key=ip, pad=_PAD[:-6], in_window=in_window, cap=cap),
+        members.format(kind="asn", key=asn, pad=_PAD[:-6], in_window=in_window, cap=cap),
+    ]
 
 
 @functools.lru_cache(maxsize=64)
@@ -210,3 +258,16 @@ def count_columns_sql(scope: Scope, n_values: int) -> str:
         f" ON CONFLICT ({key}, col) DO UPDATE SET total = total + 1,"
         " distinct_count = distinct_count + excluded.distinct_count"
     )
+
+
+COUNT_WINDOW: Final = """
+INSERT INTO window_counts (pool_id, kind, key, minute, attempts, failures) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (pool_id, kind, key, minute) DO UPDATE
+SET attempts = attempts + excluded.attempts, failures = failures + excluded.failures
+"""
+COUNT_WINDOW_MEMBER: Final = """
+INSERT INTO window_members (pool_id, kind, key, member, minute) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (pool_id, kind, key, member) DO UPDATE SET minute = max(minute, excluded.minute)
+"""
+PRUNE_WINDOW_COUNTS: Final = "DELETE FROM window_counts WHERE minute < ?"
+PRUNE_WINDOW_MEMBERS: Final = "DELETE FROM window_members WHERE minute < ?"

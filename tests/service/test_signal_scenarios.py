@@ -110,3 +110,38 @@ def test_everyday_changes_stay_calm(stub: risk_pb2_grpc.RiskServiceStub, ip: str
     assert "IMPOSSIBLE_TRAVEL" not in codes(resp)
     assert "NEW_DEVICE" not in codes(resp)
     assert resp.risk_level in (risk_pb2.LOW, risk_pb2.MEDIUM)
+
+
+def test_fifty_users_from_one_ip_in_ten_minutes(stub: risk_pb2_grpc.RiskServiceStub) -> None:
+    history(stub)
+    for n in range(50):
+        resp = attempt(
+            stub,
+            hours=40 + n * 0.002,
+            user=f"victim{n}",
+            ip="198.51.100.23",
+            ua="Mozilla/5.0 (X11; Linux x86_64) Firefox/115.0",
+            succeed=False,
+        )
+        stub.ReportOutcome(
+            risk_pb2.OutcomeRequest(event_id=resp.event_id, outcome=risk_pb2.FAILED_PASSWORD),
+            timeout=10,
+        )
+    probe = attempt(stub, hours=40.11, ip="198.51.100.23", succeed=False)
+    assert {"IP_STUFFING", "IP_SPRAY"} <= codes(probe)
+    stuffing = next(r for r in probe.reasons if r.code == "IP_STUFFING")
+    assert stuffing.evidence["failures"] == "50"
+    assert probe.risk_level == risk_pb2.HIGH
+
+
+def test_brute_force_on_one_account(stub: risk_pb2_grpc.RiskServiceStub) -> None:
+    history(stub)
+    for n in range(6):
+        resp = attempt(stub, hours=40 + n * 0.01, ip=f"198.51.100.{100 + n}", succeed=False)
+        stub.ReportOutcome(
+            risk_pb2.OutcomeRequest(event_id=resp.event_id, outcome=risk_pb2.FAILED_PASSWORD),
+            timeout=10,
+        )
+    probe = attempt(stub, hours=40.07, succeed=False)
+    failures = next(r for r in probe.reasons if r.code == "USER_FAILURE_VELOCITY")
+    assert failures.evidence["failures"] == "6"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from riskscore.core import features as f
-from riskscore.core.attempt import Outcome
+from riskscore.core.attempt import EventType, Outcome
 from riskscore.core.profile import ColumnStats
 from riskscore.errors import ConflictError, NotFoundError
 from riskscore.stores.base import ProfileStore
@@ -161,3 +162,52 @@ def test_submitted_writes_resolve_once_durable(store: ProfileStore) -> None:
     missing = store.submit_outcome("nope", Outcome.SUCCEEDED, T0)
     with pytest.raises(NotFoundError):
         missing.result(timeout=10)
+
+
+def _attempt(store: ProfileStore, n: int, user: str, ip: str, minute: int, *, fail: bool) -> None:
+    obs = make_obs(ip=ip, at=T0 + minutes(minute))
+    store.save_attempt(make_record(f"w{n}", obs, pool="p", user=user))
+    if fail:
+        store.apply_outcome(f"w{n}", Outcome.FAILED_PASSWORD, obs.timestamp)
+
+
+def test_velocity_windows_count_recent_attempts(store: ProfileStore) -> None:
+    # 30 users tried from one IP within 5 minutes, all failing: a stuffing run.
+    for n in range(30):
+        _attempt(store, n, f"victim{n}", "198.51.100.7", n // 6, fail=True)
+    # Alice failed twice from home, once long before the window.
+    _attempt(store, 100, "alice", "84.208.0.1", -60, fail=True)
+    _attempt(store, 101, "alice", "84.208.0.1", 3, fail=True)
+    _attempt(store, 102, "alice", "84.208.0.1", 4, fail=True)
+
+    at = T0 + minutes(5)
+    probe = store.snapshot("p", "victim99", make_obs(ip="198.51.100.7", at=at)).window
+    assert probe.ip_users == 30
+    assert probe.ip_attempts == 30
+    assert probe.ip_failures == 30
+    assert probe.user_attempts == 0
+    home = store.snapshot("p", "alice", make_obs(ip="84.208.0.1", at=at)).window
+    assert home.user_failures == 2
+    assert home.user_attempts == 2
+    assert home.ip_users == 1
+    # The shared ASN of the default observation saw every attempt in the window.
+    assert home.asn_attempts == 32
+    # An hour later the window is empty again.
+    later = store.snapshot("p", "alice", make_obs(ip="198.51.100.7", at=at + minutes(60))).window
+    assert later == later.__class__()
+
+
+def test_velocity_counts_sign_ups_per_ip(store: ProfileStore) -> None:
+    for n in range(4):
+        obs = make_obs(ip="203.0.113.5")
+        record = replace(
+            make_record(f"s{n}", obs, pool="p", user=f"new{n}"), event_type=EventType.SIGN_UP
+        )
+        store.save_attempt(record)
+    assert store.snapshot("p", "x", make_obs(ip="203.0.113.5")).window.ip_signups == 4
+
+
+def test_purge_drops_old_window_buckets(store: ProfileStore) -> None:
+    _attempt(store, 1, "alice", "84.208.0.1", 0, fail=True)
+    store.purge_attempts(T0 + minutes(120))
+    assert store.snapshot("p", "alice", make_obs(at=T0 + minutes(1))).window.user_failures == 0

@@ -306,7 +306,7 @@ def test_a_newer_schema_is_refused(db: Path) -> None:
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(StoreUnavailableError, match="schema version 99, newer than version 1"):
+    with pytest.raises(StoreUnavailableError, match="schema version 99, newer than version 2"):
         SqliteProfileStore(db)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone() == (99,)
@@ -378,3 +378,22 @@ def test_reads_from_many_threads_while_writing(db: Path, open_store: Opener) -> 
             w.result()
     assert all(1 <= n <= 21 for n in logins)
     assert store.snapshot("p", "alice", make_obs()).user.logins == 21
+
+
+def test_a_version_1_file_is_upgraded_in_place(db: Path) -> None:
+    store = SqliteProfileStore(db)
+    store.save_attempt(make_record("old", make_obs(), pool="p"))
+    store.close()
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TABLE window_counts")
+    conn.execute("DROP TABLE window_members")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = SqliteProfileStore(db)
+    try:
+        assert store.apply_outcome("old", Outcome.SUCCEEDED, T0).profile_updated
+        store.save_attempt(make_record("new", make_obs(), pool="p"))
+        assert store.snapshot("p", "alice", make_obs()).window.user_attempts == 1
+    finally:
+        store.close()
