@@ -73,7 +73,9 @@ def _run_server(kind: str, data_dir: str, asn_db: str, port_q: Any, durability: 
 
             config = Config(
                 data_dir=Path(data_dir),
-                server=ServerConfig(grpc_address="127.0.0.1:0", metrics_address=""),
+                server=ServerConfig(
+                    grpc_address="127.0.0.1:0", metrics_address="", http_address=""
+                ),
                 geo=GeoConfig(asn_db=Path(asn_db)),
                 store=StoreConfig(durability=durability),  # type: ignore[arg-type]
             ).validate()

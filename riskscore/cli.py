@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-address",
         help="HOST:PORT for Prometheus metrics (default 127.0.0.1:9464; '' disables)",
     )
+    serve.add_argument(
+        "--http-address",
+        help="HOST:PORT of the HTTP listener for AWS-style JSON APIs, e.g. CloudWatch Logs "
+        "reads (default 127.0.0.1:8080; '' disables)",
+    )
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain (with --tls-key)")
     serve.add_argument("--tls-key", type=Path, help="PEM private key (with --tls-cert)")
     serve.add_argument(
@@ -92,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(build)
     build.add_argument("--output", type=Path, help="output file (default <data-dir>/geo/...)")
     build.add_argument("--force", action="store_true", help="rebuild even if it exists")
+
+    breach = sub.add_parser("breach", help="compromised-credentials data")
+    breach_sub = breach.add_subparsers(dest="breach_command", required=True)
+    dump = breach_sub.add_parser(
+        "import-dump",
+        help="import a Pwned Passwords dump (SHA1:COUNT lines) for breach.source = dump",
+        description="Stream a Pwned Passwords SHA-1 dump (lines SHA1HEX:COUNT, sorted or not) "
+        "into a memory-mapped sorted file with a prefix index; then set breach.source = "
+        '"dump" and breach.dump_path to the output.',
+    )
+    dump.add_argument("source", type=Path, help="the dump, e.g. pwned-passwords-sha1.txt")
+    _add_data_dir(dump)
+    dump.add_argument("--output", type=Path, help="output (default <data-dir>/breach/pwned.rsbh)")
+
+    from riskscore.events.cli_logs import add_logs_parser
+
+    add_logs_parser(sub)
     return parser
 
 
@@ -119,11 +141,12 @@ async def _serve(config: Config) -> None:
     server, port = create_server(config)
     await server.start()
     log.info(
-        "riskscore %s serving gRPC on port %d (data dir %s, metrics port %s)",
+        "riskscore %s serving gRPC on port %d (data dir %s, metrics port %s, http port %s)",
         __version__,
         port,
         config.data_dir,
         server.metrics_port,
+        server.http_port,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -141,6 +164,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         config,
         server__grpc_address=args.grpc_address,
         server__metrics_address=args.metrics_address,
+        server__http_address=args.http_address,
         server__tls_cert=args.tls_cert,
         server__tls_key=args.tls_key,
     )
@@ -152,6 +176,23 @@ def _cmd_serve(args: argparse.Namespace) -> None:
 def _cmd_geo(args: argparse.Namespace) -> None:
     config = load_config(None, args.data_dir)
     _build_asn(args.output or default_asn_db(config.data_dir), force=args.force)
+
+
+def _cmd_breach(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from riskscore.enrich.breach import import_pwned_dump
+
+    config = load_config(None, args.data_dir)
+    output = args.output or config.data_dir / "breach" / "pwned.rsbh"
+    total = args.source.stat().st_size
+    with tqdm(total=total, unit="B", unit_scale=True, desc="importing", file=sys.stderr) as bar:
+
+        def progress(n: int) -> None:
+            bar.update(n)
+
+        report = import_pwned_dump(args.source, output, progress=progress)
+    print(f"wrote {report.path}: {report.records} hashes from {report.lines} lines")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,6 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             _cmd_serve(args)
         elif args.command == "geo":
             _cmd_geo(args)
+        elif args.command == "breach":
+            _cmd_breach(args)
+        elif args.command == "logs":
+            from riskscore.events.cli_logs import run_logs
+
+            return run_logs(args)
     except RiskscoreError as exc:
         print(f"riskscore: {exc}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ from riskscore.core.levels import (
     LevelThresholds,
 )
 from riskscore.errors import ConfigError
+from riskscore.events.log_limits import RETENTION_DAYS
 
 Durability = Literal["fsync", "flush", "none"]
 StoreBackend = Literal["sqlite", "memory"]
@@ -51,6 +52,9 @@ class ServerConfig:
     grpc_address: str = "127.0.0.1:50051"
     # Empty string: no metrics listener.
     metrics_address: str = "127.0.0.1:9464"
+    # The one HTTP listener for AWS-style JSON 1.1 APIs (CloudWatch Logs reads
+    # now; user pool and identity pool later). Empty string: none.
+    http_address: str = "127.0.0.1:8080"
     tls_cert: Path | None = None
     tls_key: Path | None = None
     shutdown_grace_seconds: float = 10.0
@@ -60,6 +64,8 @@ class ServerConfig:
         parse_address("server.grpc_address", self.grpc_address)
         if self.metrics_address:
             parse_address("server.metrics_address", self.metrics_address)
+        if self.http_address:
+            parse_address("server.http_address", self.http_address)
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("server.tls_cert", "tls_cert and tls_key must be given together")
         for key, path in (("server.tls_cert", self.tls_cert), ("server.tls_key", self.tls_key)):
@@ -95,6 +101,70 @@ class StoreConfig:
             raise ConfigError("store.backend", "must be 'sqlite' or 'memory'")
         if self.durability not in ("fsync", "flush", "none"):
             raise ConfigError("store.durability", "must be 'fsync', 'flush' or 'none'")
+
+
+@dataclass(frozen=True, slots=True)
+class EventsConfig:
+    """The CloudWatch-style auth event log under <data_dir>/logs."""
+
+    durability: Durability = "fsync"
+    # Cognito keeps auth events for two years; 731 is CloudWatch's two-year value.
+    retention_days: int = 731
+    rotate_megabytes: int = 16
+    activity_group: str = "/riskscore/{pool_id}/user-activity"
+    notification_group: str = "/riskscore/{pool_id}/user-notification"
+    # Empty: "riskscore-<host name>", a stream per server instance.
+    stream: str = ""
+
+    def validate(self) -> None:
+        """Raise ConfigError on the first bad key."""
+        if self.durability not in ("fsync", "flush", "none"):
+            raise ConfigError("events.durability", "must be 'fsync', 'flush' or 'none'")
+        if self.retention_days not in RETENTION_DAYS:
+            raise ConfigError(
+                "events.retention_days", f"must be one of CloudWatch's {sorted(RETENTION_DAYS)}"
+            )
+        if not 1 <= self.rotate_megabytes <= 1024:
+            raise ConfigError("events.rotate_megabytes", "must be between 1 and 1024")
+        for key in ("activity_group", "notification_group"):
+            if "{pool_id}" not in getattr(self, key):
+                raise ConfigError(f"events.{key}", "must contain {pool_id}")
+        if ":" in self.stream or "*" in self.stream:
+            raise ConfigError("events.stream", "must not contain ':' or '*'")
+
+
+BreachSource = Literal["embedded", "dump", "range-api", "off"]
+BREACH_EVENT_TYPES: Final = ("SIGN_IN", "SIGN_UP", "PASSWORD_CHANGE")
+
+
+@dataclass(frozen=True, slots=True)
+class BreachConfig:
+    """Where compromised-credentials lookups go."""
+
+    # embedded: the packaged top passwords; dump: an imported Pwned Passwords
+    # file (dump_path); range-api: a HIBP-compatible k-anonymity API (range_url).
+    source: BreachSource = "embedded"
+    dump_path: Path | None = None
+    range_url: str = ""
+    timeout_seconds: float = 2.0
+    # On a failed lookup: false = skip the check (counted), true = refuse the call.
+    fail_closed: bool = False
+    # Cognito's EventFilter: which event types are checked.
+    events: tuple[str, ...] = BREACH_EVENT_TYPES
+
+    def validate(self) -> None:
+        """Raise ConfigError on the first bad key."""
+        if self.source not in ("embedded", "dump", "range-api", "off"):
+            raise ConfigError("breach.source", "must be embedded, dump, range-api or off")
+        if self.source == "dump" and (self.dump_path is None or not self.dump_path.is_file()):
+            raise ConfigError("breach.dump_path", "must name an imported dump file")
+        if self.source == "range-api" and not self.range_url.startswith(("http://", "https://")):
+            raise ConfigError("breach.range_url", "must be an http(s) URL")
+        if not 0 < self.timeout_seconds <= 60:
+            raise ConfigError("breach.timeout_seconds", "must be in (0, 60]")
+        for event in self.events:
+            if event not in BREACH_EVENT_TYPES:
+                raise ConfigError("breach.events", f"{event!r} is not one of {BREACH_EVENT_TYPES}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +206,8 @@ class Config:
     geo: GeoConfig = field(default_factory=GeoConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
+    breach: BreachConfig = field(default_factory=BreachConfig)
 
     @property
     def asn_db_path(self) -> Path:
@@ -152,6 +224,8 @@ class Config:
         self.server.validate()
         self.store.validate()
         self.scoring.validate()
+        self.events.validate()
+        self.breach.validate()
         if self.geo.city_db is not None and not self.geo.city_db.is_file():
             raise ConfigError("geo.city_db", f"file {str(self.geo.city_db)!r} does not exist")
         return self
@@ -167,6 +241,8 @@ _SECTIONS: Final = {
     "geo": GeoConfig,
     "store": StoreConfig,
     "scoring": ScoringConfig,
+    "events": EventsConfig,
+    "breach": BreachConfig,
 }
 
 
@@ -177,6 +253,14 @@ def _coerce(key: str, value: Any, annotation: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(key, "must be a path string")
         return Path(value).expanduser()
+    if annotation == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(key, "must be true or false")
+        return value
+    if annotation.startswith("tuple[str"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(key, "must be a list of strings")
+        return tuple(value)
     if annotation == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(key, "must be a number")

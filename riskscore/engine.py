@@ -1,8 +1,10 @@
 """The flow of one attempt: enrich, featurize, score, decide, record.
 
-``RiskEngine`` is blocking and thread-safe; the gRPC servicer (and later the
-embedded user pool) call it from worker threads. Every dependency comes in
-through the constructor; ``service/factory.py`` wires the real ones.
+``RiskEngine`` is thread-safe. ``evaluate`` does the CPU work and the store's
+reads; ``commit`` and ``submit_outcome`` return futures that resolve once the
+store and the auth-event log hold the result durably, so the async service
+awaits them without blocking its loop. Every dependency comes in through the
+constructor; ``service/factory.py`` wires the real ones.
 """
 
 from __future__ import annotations
@@ -11,18 +13,26 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from riskscore.core.attempt import Attempt, Outcome
+from riskscore.core.attempt import Attempt, EventType, Outcome
 from riskscore.core.enrichment import Enrichment
 from riskscore.core.features import observe
 from riskscore.core.levels import default_decision
-from riskscore.core.result import Assessment, Decision
+from riskscore.core.result import Assessment, Decision, Reason
 from riskscore.core.scorer import Scorer
+from riskscore.enrich.breach.base import BreachCorpus, BreachResult
 from riskscore.events.metrics import Metrics, NullMetrics
+from riskscore.events.recorder import AuthEventRecorder, EventNames, NullEventSink
+from riskscore.futures import both, done, then
 from riskscore.stores.base import AttemptRecord, OutcomeResult, ProfileStore
+
+# Cognito checks credentials on these events by default (EventFilter absent = all).
+DEFAULT_BREACH_EVENTS: frozenset[EventType] = frozenset(
+    {EventType.SIGN_IN, EventType.SIGN_UP, EventType.PASSWORD_CHANGE}
+)
 
 
 class Enricher(Protocol):
@@ -66,6 +76,8 @@ class Scored:
     verdict: Verdict
     record: AttemptRecord
     started: float
+    client_id: str = ""
+    decision_rule: str = ""
 
 
 def new_event_id() -> str:
@@ -86,6 +98,9 @@ class RiskEngine:
         metrics: Metrics | None = None,
         event_ids: Callable[[], str] = new_event_id,
         outcome_window: timedelta = timedelta(hours=24),
+        events: AuthEventRecorder | None = None,
+        breach: BreachCorpus | None = None,
+        breach_events: frozenset[EventType] = DEFAULT_BREACH_EVENTS,
     ) -> None:
         self._enricher = enricher
         self._store = store
@@ -94,20 +109,42 @@ class RiskEngine:
         self._metrics = metrics or NullMetrics()
         self._event_ids = event_ids
         self.outcome_window = outcome_window
+        self._events = events or AuthEventRecorder(NullEventSink(), EventNames(), self._clock.now)
+        self._breach = breach
+        self._breach_events = breach_events
+
+    def check_breach(self, event_type: EventType, password_sha1: str) -> BreachResult | None:
+        """Look the password hash up (may block on a remote range API); None when not checked.
+
+        The hash is only ever passed to the corpus: never stored, logged or echoed.
+        """
+        if self._breach is None or not password_sha1 or event_type not in self._breach_events:
+            return None
+        return self._breach.lookup(password_sha1)
 
     @property
     def model_version(self) -> str:
         """The scorer's version."""
         return self._scorer.model_version
 
-    def evaluate(self, attempt: Attempt) -> Scored:
+    def evaluate(self, attempt: Attempt, breach: BreachResult | None = None) -> Scored:
         """Enrich, featurize, score and decide; reads the store, writes nothing."""
         started = time.perf_counter()
         enrichment = self._enricher.enrich(attempt)
         obs = observe(attempt, enrichment)
         snapshot = self._store.snapshot(attempt.pool_id, attempt.username, obs)
         assessment = self._scorer.assess(obs, snapshot)
-        decision = default_decision(assessment.risk_level)
+        compromised = breach is not None and breach.found
+        if breach is not None:
+            assessment = _with_breach_reason(assessment, breach)
+        # Cognito's compromised-credentials default action is BLOCK; until the
+        # policy engine lands that is the only per-event rule.
+        decision = Decision.BLOCK if compromised else default_decision(assessment.risk_level)
+        rule = (
+            "compromised-credentials:BLOCK"
+            if compromised
+            else (f"default:{assessment.risk_level.value}->{decision.value}")
+        )
         record = AttemptRecord(
             event_id=self._event_ids(),
             pool_id=attempt.pool_id,
@@ -119,11 +156,19 @@ class RiskEngine:
             risk_level=assessment.risk_level,
             decision=decision,
         )
-        return Scored(Verdict(record.event_id, assessment, decision), record, started)
+        verdict = Verdict(record.event_id, assessment, decision, compromised)
+        return Scored(verdict, record, started, attempt.client_id, rule)
 
     def commit(self, scored: Scored) -> Future[None]:
-        """Record a scored attempt; the future resolves once it is durable (and counted)."""
-        future = self._store.submit_attempt(scored.record)
+        """Record a scored attempt in the store and the event log; durable once resolved."""
+        event = self._events.scored(
+            scored.record,
+            scored.verdict.assessment,
+            client_id=scored.client_id,
+            decision_rule=scored.decision_rule,
+            compromised=scored.verdict.compromised_credentials,
+        )
+        future = both(self._store.submit_attempt(scored.record), event)
 
         def count(done: Future[None]) -> None:
             if done.exception() is None:
@@ -147,8 +192,18 @@ class RiskEngine:
     def submit_outcome(
         self, event_id: str, outcome: Outcome, at: datetime | None = None
     ) -> Future[OutcomeResult]:
-        """Close a scored attempt without waiting; only SUCCEEDED teaches the profile."""
-        future = self._store.submit_outcome(event_id, outcome, at or self._clock.now())
+        """Close a scored attempt without waiting; only SUCCEEDED teaches the profile.
+
+        The outcome's event is logged once the store has accepted it.
+        """
+
+        def log(result: OutcomeResult) -> Future[None]:
+            if result.already_recorded:
+                return done(None)
+            return self._events.outcome(result.record, outcome)
+
+        stored = self._store.submit_outcome(event_id, outcome, at or self._clock.now())
+        future = then(stored, log)
 
         def count(done: Future[OutcomeResult]) -> None:
             if done.exception() is None and not done.result().already_recorded:
@@ -166,3 +221,23 @@ class RiskEngine:
     def purge_expired(self) -> int:
         """Forget attempts whose outcome window has passed."""
         return self._store.purge_attempts(self._clock.now() - self.outcome_window)
+
+
+def _with_breach_reason(assessment: Assessment, breach: BreachResult) -> Assessment:
+    if breach.found:
+        reason = Reason(
+            "COMPROMISED_CREDENTIALS",
+            "The password is in a list of leaked or commonly guessed passwords.",
+            0.0,
+            {"source": breach.source, "times_seen": str(breach.count or "")},
+        )
+    elif not breach.available:
+        reason = Reason(
+            "BREACH_CHECK_UNAVAILABLE",
+            "The compromised-credentials source did not answer; the check was skipped (fail-open).",
+            0.0,
+            {"source": breach.source},
+        )
+    else:
+        return assessment
+    return replace(assessment, reasons=(reason, *assessment.reasons))

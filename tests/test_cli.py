@@ -49,7 +49,7 @@ class Served:
         self.proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "riskscore", "serve", "--config", str(config)),
-                *("--data-dir", str(data_dir), "--metrics-address", ""),
+                *("--data-dir", str(data_dir), "--metrics-address", "", "--http-address", ""),
             ],
             stderr=subprocess.PIPE,
             text=True,

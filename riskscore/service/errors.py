@@ -13,6 +13,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from riskscore.enrich.breach.base import BreachCheckError
 from riskscore.errors import (
     ConflictError,
     InvalidArgumentError,
@@ -20,9 +21,12 @@ from riskscore.errors import (
     RiskscoreError,
     StoreUnavailableError,
 )
+from riskscore.events.log_limits import EventLogError
 
 STATUS_OF: Final[dict[type[RiskscoreError], grpc.StatusCode]] = {
     InvalidArgumentError: grpc.StatusCode.INVALID_ARGUMENT,
+    EventLogError: grpc.StatusCode.UNAVAILABLE,
+    BreachCheckError: grpc.StatusCode.UNAVAILABLE,
     NotFoundError: grpc.StatusCode.NOT_FOUND,
     ConflictError: grpc.StatusCode.FAILED_PRECONDITION,
     StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
 
 from riskscore.config import Config
+from riskscore.core.attempt import EventType
 from riskscore.core.scorer import StatisticalScorer
 from riskscore.engine import Clock, RiskEngine, SystemClock
+from riskscore.enrich.breach import (
+    BreachCorpus,
+    PwnedDumpCorpus,
+    RangeApiCorpus,
+    embedded_corpus,
+)
 from riskscore.enrich.enricher import AttemptEnricher
 from riskscore.enrich.geo import GeoLookup, MaxMindGeoLookup, packaged_city_database
 from riskscore.enrich.useragent import UaParserAdapter
 from riskscore.errors import ConfigError
+from riskscore.events.log import EventLog
 from riskscore.events.metrics import Metrics, NullMetrics
+from riskscore.events.recorder import AuthEventRecorder, EventNames
 from riskscore.signals.base import SignalSettings, VelocitySettings
 from riskscore.stores.base import ProfileStore
 from riskscore.stores.memory import MemoryProfileStore
@@ -26,6 +38,68 @@ class Wiring:
     engine: RiskEngine
     store: ProfileStore
     geo: GeoLookup
+    events: EventLog
+    breach: Closeable | None
+    events_root: Path
+
+    def close(self) -> None:
+        """Flush and release everything, the event log last (it records the others' work)."""
+        self.store.close()
+        if self.breach is not None:
+            self.breach.close()
+        self.events.close()
+
+
+class Closeable(Protocol):
+    """Something holding a file, a mapping or a connection pool."""
+
+    def close(self) -> None:
+        """Release it."""
+        ...
+
+
+class ClosableBreachCorpus(BreachCorpus, Closeable, Protocol):
+    """A breach corpus that holds resources."""
+
+
+def open_breach(config: Config) -> ClosableBreachCorpus | None:
+    """The configured compromised-credentials source (None when off)."""
+    breach = config.breach
+    if breach.source == "off":
+        return None
+    if breach.source == "dump":
+        assert breach.dump_path is not None  # validated
+        return PwnedDumpCorpus(breach.dump_path)
+    if breach.source == "range-api":
+        return RangeApiCorpus(
+            breach.range_url, timeout_s=breach.timeout_seconds, fail_closed=breach.fail_closed
+        )
+    return embedded_corpus(config.data_dir / "breach")
+
+
+def open_events(config: Config) -> EventLog:
+    """The auth event log under <data_dir>/logs."""
+    return EventLog(
+        events_root(config),
+        durability=config.events.durability,
+        rotate_bytes=config.events.rotate_megabytes * 1024 * 1024,
+        retention_days=config.events.retention_days,
+    )
+
+
+def events_root(config: Config) -> Path:
+    """Where the auth event log lives."""
+    return config.data_dir / "logs"
+
+
+def event_names(config: Config) -> EventNames:
+    """Group and stream names, the stream defaulting to one per host."""
+    stream = config.events.stream or f"riskscore-{socket.gethostname()}"
+    return EventNames(
+        activity_group=config.events.activity_group,
+        notification_group=config.events.notification_group,
+        stream=stream.replace(":", "-").replace("*", "-"),
+    )
 
 
 def open_store(config: Config) -> ProfileStore:
@@ -59,14 +133,32 @@ def build_engine(
     config: Config, *, clock: Clock | None = None, metrics: Metrics | None = None
 ) -> Wiring:
     """Wire the engine with the configured geo data, store and scorer."""
+    clock = clock or SystemClock()
     geo = open_geo(config)
     store = open_store(config)
+    events = open_events(config)
+    try:
+        breach = open_breach(config)
+    except BaseException:
+        store.close()
+        events.close()
+        raise
     engine = RiskEngine(
         AttemptEnricher(geo, UaParserAdapter()),
         store,
         scorer_of(config),
-        clock=clock or SystemClock(),
+        clock=clock,
         metrics=metrics or NullMetrics(),
         outcome_window=timedelta(seconds=config.scoring.outcome_window_seconds),
+        events=AuthEventRecorder(events, event_names(config), clock.now),
+        breach=breach,
+        breach_events=frozenset(EventType(e) for e in config.breach.events),
     )
-    return Wiring(engine=engine, store=store, geo=geo)
+    return Wiring(
+        engine=engine,
+        store=store,
+        geo=geo,
+        events=events,
+        breach=breach,
+        events_root=events_root(config),
+    )

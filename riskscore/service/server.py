@@ -8,15 +8,19 @@ import logging
 from typing import Any
 
 import grpc
+from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
+from prometheus_client import start_http_server as start_metrics_server
 
+from riskscore.awsapi import LOGS_TARGET_PREFIX, LogsApi, create_http_app, start_http_server
 from riskscore.config import Config, parse_address
 from riskscore.engine import Clock, SystemClock
 from riskscore.errors import ConfigError
 from riskscore.events.metrics import PrometheusMetrics
+from riskscore.events.reader import FileLogQuery
 from riskscore.service.factory import Wiring, build_engine
 from riskscore.service.servicer import RiskServicer
 from riskscore.v1 import risk_pb2, risk_pb2_grpc
@@ -54,6 +58,7 @@ class RiskServer:
         health: HealthServicer,
         metrics_http: Any | None,
         grace: float,
+        http_address: tuple[str, int] | None = None,
     ) -> None:
         self.server = server
         self.port = port
@@ -63,6 +68,9 @@ class RiskServer:
         self._grace = grace
         self._purger: asyncio.Task[None] | None = None
         self._stopped = False
+        self._http_address = http_address
+        self._http: web.AppRunner | None = None
+        self.http_port: int | None = None
 
     @property
     def metrics_port(self) -> int | None:
@@ -70,8 +78,17 @@ class RiskServer:
         return int(self._metrics_http.server_port) if self._metrics_http is not None else None
 
     async def start(self) -> None:
-        """Start serving; health turns SERVING."""
+        """Start serving (gRPC, then the HTTP listener); health turns SERVING."""
         await self.server.start()
+        if self._http_address is not None:
+            app = create_http_app(
+                {LOGS_TARGET_PREFIX: LogsApi(FileLogQuery(self.wiring.events_root))}
+            )
+            try:
+                self._http, self.http_port = await start_http_server(app, *self._http_address)
+            except OSError as exc:
+                await self.server.stop(0)
+                raise ConfigError("server.http_address", f"cannot bind: {exc}") from exc
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self._health.set(RISK_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self._purger = asyncio.create_task(self._purge_forever())
@@ -92,11 +109,13 @@ class RiskServer:
         self._stopped = True
         await self._health.enter_graceful_shutdown()
         await self.server.stop(self._grace if grace is None else grace)
+        if self._http is not None:
+            await self._http.cleanup()
         if self._purger is not None:
             self._purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purger
-        self.wiring.store.close()
+        await asyncio.to_thread(self.wiring.close)
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
             self._metrics_http.server_close()
@@ -149,11 +168,14 @@ def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskSe
         if config.server.metrics_address:
             mhost, mport = parse_address("server.metrics_address", config.server.metrics_address)
             try:
-                metrics_http, _ = start_http_server(mport, mhost, registry)
+                metrics_http, _ = start_metrics_server(mport, mhost, registry)
             except OSError as exc:
                 raise ConfigError("server.metrics_address", f"cannot bind: {exc}") from exc
+        http = None
+        if config.server.http_address:
+            http = parse_address("server.http_address", config.server.http_address)
     except BaseException:
-        wiring.store.close()
+        wiring.close()
         raise
     return (
         RiskServer(
@@ -163,6 +185,7 @@ def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskSe
             health,
             metrics_http,
             config.server.shutdown_grace_seconds,
+            http,
         ),
         bound,
     )

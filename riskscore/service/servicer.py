@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Coroutine
 from typing import Any, Final, TypeVar
 
 import grpc
 
 from riskscore.core.result import Decision, Reason, RiskLevel
-from riskscore.engine import Clock, RiskEngine, Scored, Verdict
+from riskscore.engine import Clock, RiskEngine, Verdict
 from riskscore.errors import RiskscoreError
 from riskscore.events.metrics import Metrics
 from riskscore.service.errors import rich_status
 from riskscore.service.validation import attempt_from_request, outcome_from_request
-from riskscore.stores.base import OutcomeResult
 from riskscore.v1 import risk_pb2, risk_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -67,19 +65,20 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         self._clock = clock
         self._metrics = metrics
 
-    async def _run(
+    async def _guard(
         self,
         method: str,
         context: grpc.aio.ServicerContext[Any, Any],
-        work: Callable[[], Future[T]],
+        work: Coroutine[Any, Any, T],
     ) -> T:
         # Honour the client's deadline: don't start work nobody will read.
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0:
+            work.close()
             self._metrics.observe_error(method, "DEADLINE_EXCEEDED")
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
         try:
-            return await asyncio.wrap_future(work())
+            return await work
         except RiskscoreError as exc:
             status = rich_status(exc)
             self._metrics.observe_error(method, status.code.name)
@@ -99,14 +98,20 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         context: grpc.aio.ServicerContext[risk_pb2.ScoreRequest, risk_pb2.ScoreResponse],
     ) -> risk_pb2.ScoreResponse:
         """Score one attempt; answer once it is recorded."""
-        scored: list[Scored] = []
 
-        def work() -> Future[None]:
-            scored.append(self._engine.evaluate(attempt_from_request(request, self._clock.now())))
-            return self._engine.commit(scored[0])
+        async def work() -> risk_pb2.ScoreResponse:
+            attempt = attempt_from_request(request, self._clock.now())
+            breach = None
+            if request.password_sha1:
+                # A range API may block on the network: keep it off the loop.
+                breach = await asyncio.to_thread(
+                    self._engine.check_breach, attempt.event_type, request.password_sha1
+                )
+            scored = self._engine.evaluate(attempt, breach)
+            await asyncio.wrap_future(self._engine.commit(scored))
+            return score_response(scored.verdict)
 
-        await self._run("Score", context, work)
-        return score_response(scored[0].verdict)
+        return await self._guard("Score", context, work())
 
     async def ReportOutcome(  # noqa: N802 (gRPC method name)
         self,
@@ -115,11 +120,11 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
     ) -> risk_pb2.OutcomeResponse:
         """Record what happened to a scored attempt."""
 
-        def work() -> Future[OutcomeResult]:
+        async def work() -> risk_pb2.OutcomeResponse:
             event_id, outcome, when = outcome_from_request(request, self._clock.now())
-            return self._engine.submit_outcome(event_id, outcome, when)
+            result = await asyncio.wrap_future(self._engine.submit_outcome(event_id, outcome, when))
+            return risk_pb2.OutcomeResponse(
+                already_recorded=result.already_recorded, profile_updated=result.profile_updated
+            )
 
-        result = await self._run("ReportOutcome", context, work)
-        return risk_pb2.OutcomeResponse(
-            already_recorded=result.already_recorded, profile_updated=result.profile_updated
-        )
+        return await self._guard("ReportOutcome", context, work())

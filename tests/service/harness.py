@@ -17,7 +17,11 @@ def service_config(data_dir: Path, asn_db: Path, **store: str) -> Config:
     """A config on port 0 with the real packaged geo data and a SQLite store."""
     return Config(
         data_dir=data_dir,
-        server=ServerConfig(grpc_address="127.0.0.1:0", metrics_address="127.0.0.1:0"),
+        server=ServerConfig(
+            grpc_address="127.0.0.1:0",
+            metrics_address="127.0.0.1:0",
+            http_address="127.0.0.1:0",
+        ),
         geo=GeoConfig(asn_db=asn_db),
         store=StoreConfig(**store),  # type: ignore[arg-type]
     ).validate()

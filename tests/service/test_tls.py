@@ -56,7 +56,11 @@ def tls_config(tmp_path: Path, asn_db: Path, cert: Path, key: Path) -> Config:
     return Config(
         data_dir=tmp_path / "data",
         server=ServerConfig(
-            grpc_address="127.0.0.1:0", metrics_address="", tls_cert=cert, tls_key=key
+            grpc_address="127.0.0.1:0",
+            metrics_address="",
+            http_address="",
+            tls_cert=cert,
+            tls_key=key,
         ),
         geo=GeoConfig(asn_db=asn_db),
     ).validate()
