@@ -25,6 +25,8 @@ def make_obs(
     device_key: str = "",
     at: datetime = T0,
     city: str = "Oslo",
+    network_type: str = "",
+    network_source: str = "",
 ) -> Observation:
     """An observation with the given columns (derived columns filled consistently)."""
     values = {
@@ -43,7 +45,14 @@ def make_obs(
         f.DEVICE_KEY: device_key,
     }
     place = Place(country=country, city=city, latitude=59.9, longitude=10.7, accuracy_radius_km=20)
-    return Observation(values=values, place=place, timestamp=at, ip_address=ip)
+    return Observation(
+        values=values,
+        place=place,
+        timestamp=at,
+        ip_address=ip,
+        network_type=network_type,
+        network_source=network_source,
+    )
 
 
 def make_record(

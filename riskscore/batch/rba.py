@@ -2,7 +2,8 @@
 
 The dataset already carries the looked-up columns (country, region, city,
 ASN, parsed browser / OS / device type), so a row maps to an Observation
-without any enrichment. Label columns are never read here.
+without any enrichment. Label columns are never read here. The dataset has
+no network type or deny-list match, so those observation fields stay empty.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Final
 
 from riskscore.core.attempt import Attempt
-from riskscore.core.enrichment import Enrichment, Place
+from riskscore.core.enrichment import Enrichment, NetworkClass, Place
 
 IP: Final = "ip"
 ASN: Final = "asn"
@@ -55,6 +55,14 @@ class Observation:
     timestamp: datetime
     ip_address: str
     rtt_ms: float | None = None
+    # The NetworkType value ("hosting", "vpn", ...); "" when not classified.
+    network_type: str = MISSING
+    # Which source classified it and what matched, as network_source_of() joins them.
+    network_source: str = MISSING
+    # The deny list the IP is on, the matching CIDR and the list's category.
+    reputation_list: str = MISSING
+    reputation_cidr: str = MISSING
+    reputation_category: str = MISSING
 
     def get(self, column: str) -> str:
         """The value of one column (``""`` when missing)."""
@@ -94,6 +102,18 @@ def device_key_of(browser_family: str, os_family: str, device_type: str) -> str:
     return f"{browser_family}|{os_family}|{device_type}"
 
 
+def network_source_of(network: NetworkClass) -> str:
+    """``<source>/<matched>`` (the source alone when nothing in particular matched).
+
+    The network signals split at the first "/" (a CIDR has one too), so a
+    source name must not contain one: file stems, FireHOL names (identifiers)
+    and package sources do not.
+    """
+    if not network.matched:
+        return network.source
+    return f"{network.source}/{network.matched}"
+
+
 def observe(attempt: Attempt, enrichment: Enrichment) -> Observation:
     """Derive the feature columns of an online attempt."""
     geo = enrichment.geo
@@ -119,10 +139,17 @@ def observe(attempt: Attempt, enrichment: Enrichment) -> Observation:
         DEVICE_KEY: attempt.device_key,
     }
     place = geo or Place()
+    network_class = enrichment.network_class
+    listed = enrichment.reputation
     return Observation(
         values=values,
         place=place,
         timestamp=attempt.timestamp,
         ip_address=attempt.ip_address,
         rtt_ms=attempt.rtt_ms,
+        network_type=network_class.type.value if network_class else MISSING,
+        network_source=network_source_of(network_class) if network_class else MISSING,
+        reputation_list=listed.list_name if listed else MISSING,
+        reputation_cidr=listed.cidr if listed else MISSING,
+        reputation_category=listed.category if listed else MISSING,
     )

@@ -47,6 +47,8 @@ class LastLogin:
     timestamp: datetime
     ip_address: str
     place: Place
+    # The observation's network_type ("" when it was not classified).
+    network_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,19 +5,39 @@ from __future__ import annotations
 from riskscore.core.attempt import Attempt
 from riskscore.core.enrichment import Enrichment
 from riskscore.enrich.geo import GeoLookup
+from riskscore.enrich.network_type import NetworkClassifier
+from riskscore.enrich.reputation import ReputationLookup
 from riskscore.enrich.useragent import UserAgentParser
 
 
 class AttemptEnricher:
-    """Geo and network from the IP, device from the User-Agent."""
+    """Geo, network, network type and reputation from the IP, device from the User-Agent.
 
-    def __init__(self, geo: GeoLookup, user_agents: UserAgentParser) -> None:
+    The network classifier and the deny lists are optional: without them the
+    enrichment's ``network_class`` and ``reputation`` stay ``None``.
+    """
+
+    def __init__(
+        self,
+        geo: GeoLookup,
+        user_agents: UserAgentParser,
+        *,
+        networks: NetworkClassifier | None = None,
+        reputation: ReputationLookup | None = None,
+    ) -> None:
         self._geo = geo
         self._user_agents = user_agents
+        self._networks = networks
+        self._reputation = reputation
 
     def enrich(self, attempt: Attempt) -> Enrichment:
         """Look up one attempt."""
-        geo, network = self._geo.lookup(attempt.ip_address)
+        ip = attempt.ip_address
+        geo, network = self._geo.lookup(ip)
         return Enrichment(
-            geo=geo, network=network, user_agent=self._user_agents.parse(attempt.user_agent)
+            geo=geo,
+            network=network,
+            user_agent=self._user_agents.parse(attempt.user_agent),
+            network_class=self._networks.classify(ip, network) if self._networks else None,
+            reputation=self._reputation.check(ip) if self._reputation else None,
         )

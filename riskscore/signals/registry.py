@@ -14,6 +14,7 @@ from riskscore.core.result import Reason
 from riskscore.signals.base import SignalOutcome, SignalSettings
 from riskscore.signals.bots import bot_user_agent
 from riskscore.signals.devices import remembered_device
+from riskscore.signals.network import deny_listed, network_type
 from riskscore.signals.travel import impossible_travel
 from riskscore.signals.velocity import velocity
 
@@ -53,6 +54,11 @@ FEATURES: Final[dict[str, tuple[str, str]]] = {
     "asn_failures_window": ("failed attempts from the network (ASN) in the window", "[0, inf)"),
     "asn_users_window": ("distinct accounts tried from the network, capped", "[0, 1000]"),
     "ip_signups_window": ("sign-ups from the IP in the window", "[0, inf)"),
+    "network_hosting": ("1 when the IP is on a hosting or cloud provider's network", "{0, 1}"),
+    "network_vpn": ("1 when the IP is a known VPN or anonymizing proxy exit", "{0, 1}"),
+    "network_tor": ("1 when the IP is a Tor exit node", "{0, 1}"),
+    "network_mobile": ("1 when the IP is on a mobile carrier's network", "{0, 1}"),
+    "ip_on_deny_list": ("1 when the IP is on a configured deny list", "{0, 1}"),
 }
 
 
@@ -65,6 +71,8 @@ def evaluate(
         bot_user_agent(obs, settings.bot_log_factor),
         remembered_device(obs, snapshot, settings.known_device_log_factor),
         velocity(snapshot, settings.velocity),
+        network_type(obs, snapshot.last_login, settings.network),
+        deny_listed(obs, settings.network),
     )
     features: dict[str, float] = {
         "user_logins": float(snapshot.user.logins),

@@ -2,22 +2,29 @@
 
 Distance is geodesic (WGS84, geographiclib) minus both places' accuracy radii,
 so two imprecise IP locations in one country are not a journey; speed is that
-distance over the elapsed time (at least one minute).
+distance over the elapsed time (at least one minute). A hosting, VPN, Tor or
+mobile network at either end weakens the evidence: the address's location
+moves without the user (risk-peers.md 4).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from geographiclib.geodesic import Geodesic
 
-from riskscore.core.enrichment import Place
+from riskscore.core.enrichment import NetworkType, Place
 from riskscore.core.features import Observation
 from riskscore.core.profile import LastLogin
 from riskscore.core.result import Reason
 from riskscore.signals.base import SignalOutcome, TravelSettings
 
 MIN_ELAPSED_HOURS = 1.0 / 60.0
+# Networks whose IP geolocation says little about where the user is.
+RELOCATING_NETWORKS: Final = frozenset(
+    t.value for t in (NetworkType.HOSTING, NetworkType.VPN, NetworkType.TOR, NetworkType.MOBILE)
+)
 
 
 def _coordinates(place: Place) -> tuple[float, float] | None:
@@ -70,6 +77,13 @@ def impossible_travel(
     }
     if not precise:
         evidence["precision"] = "low"
+    # The attempt's own network first: it is the one the person can check.
+    relocating = next(
+        (t for t in (obs.network_type, last.network_type) if t in RELOCATING_NETWORKS), ""
+    )
+    if relocating:
+        factor /= settings.relocating_network_divisor
+        evidence["network"] = relocating
     reason = Reason(
         "IMPOSSIBLE_TRAVEL",
         f"{distance:.0f} km from the last sign-in in {hours:.1f} h ({speed:.0f} km/h): "

@@ -2,14 +2,16 @@
 
 Datetimes are stored as integer microseconds since the Unix epoch (UTC): exact,
 compact, and ordered the same way as the instants they encode. Observations
-and attempt records are compact JSON.
+and attempt records are compact JSON; keys added since the first version
+(the network and reputation ones) may be missing from stored text and read
+as "".
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from riskscore.core.attempt import EventType, Outcome
 from riskscore.core.enrichment import Place
@@ -53,6 +55,12 @@ class ObservationJson(TypedDict):
     timestamp_us: int
     ip_address: str
     rtt_ms: float | None
+    # Written since the network signals; attempts stored before lack them.
+    network_type: NotRequired[str]
+    network_source: NotRequired[str]
+    reputation_list: NotRequired[str]
+    reputation_cidr: NotRequired[str]
+    reputation_category: NotRequired[str]
 
 
 class AttemptJson(TypedDict):
@@ -98,6 +106,11 @@ def _observation_dict(obs: Observation) -> ObservationJson:
         "timestamp_us": to_micros(obs.timestamp),
         "ip_address": obs.ip_address,
         "rtt_ms": obs.rtt_ms,
+        "network_type": obs.network_type,
+        "network_source": obs.network_source,
+        "reputation_list": obs.reputation_list,
+        "reputation_cidr": obs.reputation_cidr,
+        "reputation_category": obs.reputation_category,
     }
 
 
@@ -116,6 +129,11 @@ def _observation_of(data: ObservationJson) -> Observation:
         timestamp=from_micros(data["timestamp_us"]),
         ip_address=data["ip_address"],
         rtt_ms=data["rtt_ms"],
+        network_type=data.get("network_type", ""),
+        network_source=data.get("network_source", ""),
+        reputation_list=data.get("reputation_list", ""),
+        reputation_cidr=data.get("reputation_cidr", ""),
+        reputation_category=data.get("reputation_category", ""),
     )
 
 

@@ -171,7 +171,9 @@ class MemoryProfileStore:
                 self._pools[record.pool_id].teach(values)
                 obs = record.observation
                 if user.last_login is None or obs.timestamp >= user.last_login.timestamp:
-                    user.last_login = LastLogin(obs.timestamp, obs.ip_address, obs.place)
+                    user.last_login = LastLogin(
+                        obs.timestamp, obs.ip_address, obs.place, obs.network_type
+                    )
                 user.failures_since_success = 0
             elif outcome.is_failure:
                 user.failures_since_success += 1

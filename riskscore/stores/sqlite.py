@@ -222,6 +222,10 @@ def _prepare(conn: sqlite3.Connection, path: Path, durability: Durability) -> No
         for statement in sql.SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        # A new file got the column from SCHEMA; a version 1 or 2 file has not.
+        users = {row[1] for row in conn.execute("PRAGMA table_info(users)")}
+        if sql.LAST_NETWORK_TYPE_COLUMN not in users:
+            conn.execute(sql.ADD_LAST_NETWORK_TYPE)
         conn.execute(f"PRAGMA user_version = {sql.SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -247,10 +251,10 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
             window_rows.append((col, a, b, row[4]))
         else:
             logins, failures = a, b
-            at_us, country, region, city, lat, lon, acc = row[4:11]
+            at_us, country, region, city, lat, lon, acc, network_type = row[4:12]
             if at_us is not None:
                 place = Place(country, region, city, lat, lon, acc)
-                last_login = LastLogin(from_micros(at_us), col, place)
+                last_login = LastLogin(from_micros(at_us), col, place, network_type or "")
     histories = [_columns_of(obs, counts[i], columns[i]) for i in (0, 1)]
     return ProfileSnapshot(
         user=History(logins=logins, columns=histories[0]),
@@ -377,6 +381,7 @@ def _teach(conn: sqlite3.Connection, record: AttemptRecord) -> None:
             place.latitude,
             place.longitude,
             place.accuracy_radius_km,
+            obs.network_type,
         ),
     )
     conn.execute(sql.TEACH_POOL, (record.pool_id, 1 if logins == 1 else 0))

@@ -13,9 +13,11 @@ import functools
 from typing import Final, Literal
 
 __all__ = [
+    "ADD_LAST_NETWORK_TYPE",
     "COUNT_FAILURE",
     "COUNT_WINDOW",
     "COUNT_WINDOW_MEMBER",
+    "LAST_NETWORK_TYPE_COLUMN",
     "LOAD_ATTEMPT",
     "PRUNE_WINDOW_COUNTS",
     "PRUNE_WINDOW_MEMBERS",
@@ -34,8 +36,9 @@ __all__ = [
 
 Scope = Literal["user", "pool"]
 
-# 1: profiles and attempts; 2: adds the velocity windows.
-SCHEMA_VERSION: Final = 2
+# 1: profiles and attempts; 2: adds the velocity windows; 3: adds the network
+# type of the last proven sign-in (users.last_network_type).
+SCHEMA_VERSION: Final = 3
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -70,6 +73,7 @@ CREATE TABLE IF NOT EXISTS users (
     last_latitude REAL,
     last_longitude REAL,
     last_accuracy_km REAL,
+    last_network_type TEXT,
     PRIMARY KEY (pool_id, username)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pool_columns (
@@ -134,6 +138,10 @@ SELECT event_id, pool_id, username, event_type, created_us, observation,
     risk_score, risk_level, decision, outcome, outcome_at_us
 FROM attempts WHERE event_id = ?
 """
+# Version 3's column, added in place to files of versions 1 and 2 (CREATE
+# TABLE IF NOT EXISTS leaves an existing users table as it was).
+LAST_NETWORK_TYPE_COLUMN: Final = "last_network_type"
+ADD_LAST_NETWORK_TYPE: Final = "ALTER TABLE users ADD COLUMN last_network_type TEXT"
 SET_OUTCOME: Final = "UPDATE attempts SET outcome = ?, outcome_at_us = ? WHERE event_id = ?"
 PURGE: Final = "DELETE FROM attempts WHERE created_us < ?"
 
@@ -146,7 +154,8 @@ RETURNING logins
 # A success as new as the stored one or newer replaces it, as in the memory store.
 SET_LAST_LOGIN: Final = """
 UPDATE users SET last_at_us = ?3, last_ip = ?4, last_country = ?5, last_region = ?6,
-    last_city = ?7, last_latitude = ?8, last_longitude = ?9, last_accuracy_km = ?10
+    last_city = ?7, last_latitude = ?8, last_longitude = ?9, last_accuracy_km = ?10,
+    last_network_type = ?11
 WHERE pool_id = ?1 AND username = ?2 AND (last_at_us IS NULL OR last_at_us <= ?3)
 """
 COUNT_FAILURE: Final = (
@@ -198,7 +207,8 @@ def snapshot_sql(n_values: int) -> str:
     parts.append(f"SELECT 4, '', logins, users{_PAD} FROM pools WHERE pool_id = ?1")  # noqa: S608
     parts.append(
         "SELECT 5, last_ip, logins, failures_since_success, last_at_us, last_country,"
-        " last_region, last_city, last_latitude, last_longitude, last_accuracy_km, NULL"
+        " last_region, last_city, last_latitude, last_longitude, last_accuracy_km,"
+        " last_network_type"
         " FROM users WHERE pool_id = ?1 AND username = ?2"
     )
     parts.extend(_window_parts(3 + 2 * n_values))

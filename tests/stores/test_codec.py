@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -25,6 +26,24 @@ from riskscore.stores.codec import (
 from tests.builders import T0, make_obs, make_record
 
 GOLDEN_OBSERVATION = (
+    '{"ip_address":"185.220.101.7","network_source":"vpn:x4bnet-vpn/185.220.101.0/24",'
+    '"network_type":"vpn","place":{"accuracy_radius_km":20,"city":"Oslo","country":"NO",'
+    '"latitude":59.9,"longitude":10.7,"region":""},"reputation_category":"attacks",'
+    '"reputation_cidr":"185.220.101.0/24","reputation_list":"firehol_level1","rtt_ms":null,'
+    '"timestamp_us":1767603600000000,"values":{"asn":"AS2119","browser":"Firefox 120.0",'
+    '"city":"NO/Oslo County/Oslo","country":"NO","device":"Firefox|Windows|desktop",'
+    '"device_key":"","device_type":"desktop","ip":"185.220.101.7","os":"Windows 10",'
+    '"region":"NO/Oslo County","ua":"Mozilla/5.0 Firefox/120.0"}}'
+)
+NETWORK_KEYS = (
+    "network_type",
+    "network_source",
+    "reputation_list",
+    "reputation_cidr",
+    "reputation_category",
+)
+# Written before the network signals: no network or reputation keys.
+GOLDEN_OBSERVATION_BEFORE_NETWORK = (
     '{"ip_address":"84.208.0.1","place":{"accuracy_radius_km":20,"city":"Oslo",'
     '"country":"NO","latitude":59.9,"longitude":10.7,"region":""},"rtt_ms":null,'
     '"timestamp_us":1767603600000000,"values":{"asn":"AS2119","browser":"Firefox 120.0",'
@@ -43,6 +62,11 @@ observations = st.builds(
     timestamp=utc_datetimes,
     ip_address=st.text(max_size=45),
     rtt_ms=maybe_float,
+    network_type=st.text(max_size=20),
+    network_source=st.text(max_size=60),
+    reputation_list=st.text(max_size=30),
+    reputation_cidr=st.text(max_size=43),
+    reputation_category=st.text(max_size=20),
 )
 records = st.builds(
     AttemptRecord,
@@ -60,9 +84,33 @@ records = st.builds(
 )
 
 
+def golden_obs() -> Observation:
+    """A VPN exit on a deny list: every field of the wire form set."""
+    obs = make_obs(
+        ip="185.220.101.7", network_type="vpn", network_source="vpn:x4bnet-vpn/185.220.101.0/24"
+    )
+    return replace(
+        obs,
+        reputation_list="firehol_level1",
+        reputation_cidr="185.220.101.0/24",
+        reputation_category="attacks",
+    )
+
+
 def test_observation_wire_form_is_stable() -> None:
-    assert observation_to_json(make_obs()) == GOLDEN_OBSERVATION
-    assert observation_from_json(GOLDEN_OBSERVATION) == make_obs()
+    assert observation_to_json(golden_obs()) == GOLDEN_OBSERVATION
+    assert observation_from_json(GOLDEN_OBSERVATION) == golden_obs()
+
+
+def test_observations_stored_before_the_network_fields_still_read() -> None:
+    obs = observation_from_json(GOLDEN_OBSERVATION_BEFORE_NETWORK)
+    assert obs == make_obs()
+    assert (obs.network_type, obs.network_source) == ("", "")
+    assert (obs.reputation_list, obs.reputation_cidr, obs.reputation_category) == ("", "", "")
+    record = json.loads(record_to_json(make_record("e1", make_obs())))
+    for key in NETWORK_KEYS:
+        del record["observation"][key]
+    assert record_from_json(json.dumps(record)) == make_record("e1", make_obs())
 
 
 @seed(20260105)

@@ -144,6 +144,28 @@ def test_last_login_keeps_the_latest(store: ProfileStore) -> None:
     assert last.ip_address == "2.2.2.2"
 
 
+def test_last_login_keeps_its_network_type(store: ProfileStore) -> None:
+    vpn = make_obs(ip="2.2.2.2", at=T0, network_type="vpn", network_source="vpn:x4b/2.2.2.0/24")
+    store.save_attempt(make_record("vpn", vpn, pool="p"))
+    store.apply_outcome("vpn", Outcome.SUCCEEDED, vpn.timestamp)
+    last = store.snapshot("p", "alice", make_obs()).last_login
+    assert last is not None
+    assert last.network_type == "vpn"
+    # Only a proven sign-in moves it: a failure from a hosting network does not.
+    hosting = make_obs(ip="3.3.3.3", at=T0 + minutes(5), network_type="hosting")
+    store.save_attempt(make_record("hosting", hosting, pool="p"))
+    store.apply_outcome("hosting", Outcome.FAILED_PASSWORD, hosting.timestamp)
+    last = store.snapshot("p", "alice", make_obs()).last_login
+    assert last is not None
+    assert last.network_type == "vpn"
+    home = make_obs(ip="4.4.4.4", at=T0 + minutes(10))
+    store.save_attempt(make_record("home", home, pool="p"))
+    store.apply_outcome("home", Outcome.SUCCEEDED, home.timestamp)
+    last = store.snapshot("p", "alice", make_obs()).last_login
+    assert last is not None
+    assert (last.ip_address, last.network_type) == ("4.4.4.4", "")
+
+
 def test_purge_forgets_old_attempts(store: ProfileStore) -> None:
     store.save_attempt(make_record("old", make_obs(at=T0), pool="p"))
     store.save_attempt(make_record("new", make_obs(at=T0 + minutes(60)), pool="p"))

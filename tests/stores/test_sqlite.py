@@ -306,7 +306,7 @@ def test_a_newer_schema_is_refused(db: Path) -> None:
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(StoreUnavailableError, match="schema version 99, newer than version 2"):
+    with pytest.raises(StoreUnavailableError, match="schema version 99, newer than version 3"):
         SqliteProfileStore(db)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone() == (99,)
@@ -387,6 +387,7 @@ def test_a_version_1_file_is_upgraded_in_place(db: Path) -> None:
     conn = sqlite3.connect(db)
     conn.execute("DROP TABLE window_counts")
     conn.execute("DROP TABLE window_members")
+    conn.execute("ALTER TABLE users DROP COLUMN last_network_type")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -397,3 +398,36 @@ def test_a_version_1_file_is_upgraded_in_place(db: Path) -> None:
         assert store.snapshot("p", "alice", make_obs()).window.user_attempts == 1
     finally:
         store.close()
+
+
+def test_a_version_2_file_gains_the_last_network_type(db: Path) -> None:
+    store = SqliteProfileStore(db)
+    teach(store, "before")
+    store.save_attempt(
+        make_record("vpn", make_obs(at=T0 + minutes(5), network_type="vpn"), pool="p")
+    )
+    store.close()
+    conn = sqlite3.connect(db)
+    conn.execute("ALTER TABLE users DROP COLUMN last_network_type")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+    store = SqliteProfileStore(db)
+    try:
+        last = store.snapshot("p", "alice", make_obs()).last_login
+        assert last is not None
+        assert last.network_type == ""
+        assert store.apply_outcome("vpn", Outcome.SUCCEEDED, T0 + minutes(5)).profile_updated
+        last = store.snapshot("p", "alice", make_obs()).last_login
+        assert last is not None
+        assert last.network_type == "vpn"
+    finally:
+        store.close()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(users)")]
+        assert columns.count("last_network_type") == 1
+    finally:
+        conn.close()
