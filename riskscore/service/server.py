@@ -59,6 +59,7 @@ class RiskServer:
         metrics_http: Any | None,
         grace: float,
         http_address: tuple[str, int] | None = None,
+        reload_seconds: float = 60.0,
     ) -> None:
         self.server = server
         self.port = port
@@ -67,6 +68,8 @@ class RiskServer:
         self._metrics_http = metrics_http
         self._grace = grace
         self._purger: asyncio.Task[None] | None = None
+        self._reloader: asyncio.Task[None] | None = None
+        self._reload_seconds = reload_seconds
         self._stopped = False
         self._http_address = http_address
         self._http: web.AppRunner | None = None
@@ -92,6 +95,17 @@ class RiskServer:
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self._health.set(RISK_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self._purger = asyncio.create_task(self._purge_forever())
+        self._reloader = asyncio.create_task(self._reload_lists_forever(self._reload_seconds))
+
+    async def _reload_lists_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if await asyncio.to_thread(self.wiring.reputation.reload_if_changed):
+                    log.info("reloaded the reputation deny lists")
+            except Exception:
+                # The old table keeps serving; say so and try again next time.
+                log.exception("reloading the reputation deny lists failed")
 
     async def _purge_forever(self) -> None:
         while True:
@@ -111,10 +125,11 @@ class RiskServer:
         await self.server.stop(self._grace if grace is None else grace)
         if self._http is not None:
             await self._http.cleanup()
-        if self._purger is not None:
-            self._purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purger
+        for task in (self._purger, self._reloader):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.to_thread(self.wiring.close)
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
@@ -186,6 +201,7 @@ def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskSe
             metrics_http,
             config.server.shutdown_grace_seconds,
             http,
+            config.lists.reload_seconds,
         ),
         bound,
     )
