@@ -43,6 +43,7 @@ def make_obs(
         if browser
         else "",
         f.DEVICE_KEY: device_key,
+        f.HOUR: f.hour_key(at),
     }
     place = Place(country=country, city=city, latitude=59.9, longitude=10.7, accuracy_radius_km=20)
     return Observation(

@@ -70,6 +70,7 @@ def observation_from_row(row: Mapping[str, str]) -> Observation:
         f.DEVICE_TYPE: device_type,
         f.DEVICE: f.device_key_of(family(browser), family(os_), device_type),
         f.DEVICE_KEY: "",
+        f.HOUR: f.hour_key(when if when.tzinfo else when.replace(tzinfo=UTC)),
     }
     return Observation(
         values=values,

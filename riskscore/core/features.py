@@ -10,7 +10,7 @@ is scored by exactly the same definitions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 from riskscore.core.attempt import Attempt
@@ -27,6 +27,11 @@ OS: Final = "os"
 DEVICE_TYPE: Final = "device_type"
 DEVICE: Final = "device"
 DEVICE_KEY: Final = "device_key"
+# Hour of day (UTC, "00".."23"): the user's sign-in hours, for UNUSUAL_HOUR.
+HOUR: Final = "hour"
+# The network type (hosting, vpn, tor, mobile, residential_business): which kinds
+# of network a user proved sign-ins from, so a habitual VPN user is not a stranger.
+NETWORK_TYPE: Final = "network_type"
 
 # Every column a user's profile (and the population) counts over proven sign-ins.
 PROFILE_COLUMNS: Final[tuple[str, ...]] = (
@@ -41,6 +46,8 @@ PROFILE_COLUMNS: Final[tuple[str, ...]] = (
     DEVICE_TYPE,
     DEVICE,
     DEVICE_KEY,
+    HOUR,
+    NETWORK_TYPE,
 )
 
 MISSING: Final = ""
@@ -90,6 +97,11 @@ def city_key(country: str, region: str, city: str) -> str:
     return f"{country}/{region}/{city}" if country and city else MISSING
 
 
+def hour_key(when: datetime) -> str:
+    """The UTC hour of a time, as the profile counts it."""
+    return f"{when.astimezone(UTC).hour:02d}"
+
+
 def device_key_of(browser_family: str, os_family: str, device_type: str) -> str:
     """A device is browser family + OS family + type, versions stripped.
 
@@ -137,10 +149,12 @@ def observe(attempt: Attempt, enrichment: Enrichment) -> Observation:
         if has_ua
         else MISSING,
         DEVICE_KEY: attempt.device_key,
+        HOUR: hour_key(attempt.timestamp),
     }
     place = geo or Place()
     network_class = enrichment.network_class
     listed = enrichment.reputation
+    values[NETWORK_TYPE] = network_class.type.value if network_class else MISSING
     return Observation(
         values=values,
         place=place,

@@ -8,7 +8,7 @@ values: exactly what Freeman et al.'s likelihood estimates are built from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,3 +61,16 @@ class ProfileSnapshot:
     last_login: LastLogin | None = None
     failures_since_success: int = 0
     window: WindowCounts = field(default_factory=WindowCounts)
+    # The user's proven sign-ins per UTC hour (24 counts; empty without history).
+    user_hours: tuple[int, ...] = ()
+
+
+def hours_histogram(counts: Iterable[tuple[str, int]]) -> tuple[int, ...]:
+    """24 per-hour counts from ("HH", count) pairs; empty when there are none."""
+    hours = [0] * 24
+    seen = False
+    for hour, count in counts:
+        if hour.isdigit() and 0 <= int(hour) < 24 and count:
+            hours[int(hour)] += count
+            seen = True
+    return tuple(hours) if seen else ()

@@ -74,11 +74,25 @@ class NetworkSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HourSettings:
+    """UNUSUAL_HOUR: only for users with a routine, and only weakly."""
+
+    min_logins: int = 10
+    min_concentration: float = 0.5
+    # At most this share of the user's sign-ins within an hour of this one.
+    max_share: float = 0.02
+    min_distance_hours: float = 4.0
+    # ln(1.5).
+    log_factor: float = 0.4054651081081644
+
+
+@dataclass(frozen=True, slots=True)
 class SignalSettings:
     """Every signal's settings, with named defaults."""
 
     travel: TravelSettings = field(default_factory=TravelSettings)
     velocity: VelocitySettings = field(default_factory=VelocitySettings)
+    hours: HourSettings = field(default_factory=HourSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     # ln(8): a scripted client multiplies the risk by 8.
     bot_log_factor: float = 2.0794415416798357

@@ -47,12 +47,17 @@ def network_features(kind: str) -> dict[str, float]:
 
 
 def network_type(
-    obs: Observation, last: LastLogin | None, settings: NetworkSettings
+    obs: Observation,
+    last: LastLogin | None,
+    settings: NetworkSettings,
+    *,
+    habitual: bool = False,
 ) -> SignalOutcome:
     """HOSTING_NETWORK, ANONYMIZING_NETWORK or TOR_EXIT from the attempt's network type.
 
-    A hosting or VPN factor is scaled down (halved by default) when the
-    user's last proven sign-in came from the same type of network.
+    A hosting or VPN factor is scaled down (halved by default) when the user
+    has proven sign-ins from that type of network (``habitual``) or the last
+    proven sign-in came from it.
     """
     kind = obs.network_type
     features = network_features(kind)
@@ -69,7 +74,7 @@ def network_type(
         "matches": matched,
         "asn": obs.get(f.ASN),
     }
-    if kind in _HABITUAL and last is not None and last.network_type == kind:
+    if kind in _HABITUAL and (habitual or (last is not None and last.network_type == kind)):
         factor *= settings.known_type_scale
         evidence["previous_network_type"] = kind
     reason = Reason(code, _MESSAGES[kind], factor, evidence)

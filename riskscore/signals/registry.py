@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Final
 
+from riskscore.core import features as f
 from riskscore.core.features import Observation
 from riskscore.core.profile import ProfileSnapshot
 from riskscore.core.result import Reason
 from riskscore.signals.base import SignalOutcome, SignalSettings
 from riskscore.signals.bots import bot_user_agent
 from riskscore.signals.devices import remembered_device
+from riskscore.signals.hours import unusual_hour
 from riskscore.signals.network import deny_listed, network_type
 from riskscore.signals.travel import impossible_travel
 from riskscore.signals.velocity import velocity
@@ -54,6 +56,12 @@ FEATURES: Final[dict[str, tuple[str, str]]] = {
     "asn_failures_window": ("failed attempts from the network (ASN) in the window", "[0, inf)"),
     "asn_users_window": ("distinct accounts tried from the network, capped", "[0, 1000]"),
     "ip_signups_window": ("sign-ups from the IP in the window", "[0, inf)"),
+    "hour_share": (
+        "share of the user's sign-ins within an hour of this UTC hour (-1: no history)",
+        "[-1, 1]",
+    ),
+    "hour_distance": ("hours from the user's circular mean sign-in hour", "[0, 12]"),
+    "hour_concentration": ("mean resultant length R of the user's sign-in hours", "[0, 1]"),
     "network_hosting": ("1 when the IP is on a hosting or cloud provider's network", "{0, 1}"),
     "network_vpn": ("1 when the IP is a known VPN or anonymizing proxy exit", "{0, 1}"),
     "network_tor": ("1 when the IP is a Tor exit node", "{0, 1}"),
@@ -66,12 +74,15 @@ def evaluate(
     obs: Observation, snapshot: ProfileSnapshot, settings: SignalSettings
 ) -> SignalOutcome:
     """All signals for one observation, combined: features merged, factors added."""
+    # The user proved sign-ins from this kind of network before (a VPN user, say).
+    habitual = bool(obs.network_type) and snapshot.user.stats(f.NETWORK_TYPE).count > 0
     outcomes = (
-        impossible_travel(obs, snapshot.last_login, settings.travel),
+        impossible_travel(obs, snapshot.last_login, settings.travel, habitual_network=habitual),
         bot_user_agent(obs, settings.bot_log_factor),
         remembered_device(obs, snapshot, settings.known_device_log_factor),
         velocity(snapshot, settings.velocity),
-        network_type(obs, snapshot.last_login, settings.network),
+        unusual_hour(obs, snapshot.user_hours, settings.hours),
+        network_type(obs, snapshot.last_login, settings.network, habitual=habitual),
         deny_listed(obs, settings.network),
     )
     features: dict[str, float] = {

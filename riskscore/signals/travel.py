@@ -45,9 +45,18 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def impossible_travel(
-    obs: Observation, last: LastLogin | None, settings: TravelSettings
+    obs: Observation,
+    last: LastLogin | None,
+    settings: TravelSettings,
+    *,
+    habitual_network: bool = False,
 ) -> SignalOutcome:
-    """IMPOSSIBLE_TRAVEL when the user could not have flown here since the last sign-in."""
+    """IMPOSSIBLE_TRAVEL when the user could not have flown here since the last sign-in.
+
+    ``habitual_network``: the user has proven sign-ins from this attempt's kind
+    of network before; through a VPN, hosting or carrier gateway that makes a
+    far-away exit the user's normal, not a journey, so no reason is given.
+    """
     here = obs.place
     to = _coordinates(here)
     start = _coordinates(last.place) if last is not None else None
@@ -81,6 +90,8 @@ def impossible_travel(
     relocating = next(
         (t for t in (obs.network_type, last.network_type) if t in RELOCATING_NETWORKS), ""
     )
+    if relocating and habitual_network and obs.network_type in RELOCATING_NETWORKS:
+        return SignalOutcome(features=features)
     if relocating:
         factor /= settings.relocating_network_divisor
         evidence["network"] = relocating

@@ -13,7 +13,13 @@ from typing import TypeVar
 from riskscore.core import features as f
 from riskscore.core.attempt import Outcome
 from riskscore.core.features import Observation
-from riskscore.core.profile import ColumnStats, History, LastLogin, ProfileSnapshot
+from riskscore.core.profile import (
+    ColumnStats,
+    History,
+    LastLogin,
+    ProfileSnapshot,
+    hours_histogram,
+)
 from riskscore.core.velocity import (
     WindowCounts,
     WindowKind,
@@ -101,6 +107,7 @@ class MemoryProfileStore:
                 last_login=user.last_login,
                 failures_since_success=user.failures_since_success,
                 window=self._window(pool_id, username, obs),
+                user_hours=hours_histogram(user.scope.counts[f.HOUR].items()),
             )
 
     def _window(self, pool_id: str, username: str, obs: Observation) -> WindowCounts:

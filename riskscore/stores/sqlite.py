@@ -21,7 +21,13 @@ from riskscore.core import features as f
 from riskscore.core.attempt import EventType, Outcome
 from riskscore.core.enrichment import Place
 from riskscore.core.features import Observation
-from riskscore.core.profile import ColumnStats, History, LastLogin, ProfileSnapshot
+from riskscore.core.profile import (
+    ColumnStats,
+    History,
+    LastLogin,
+    ProfileSnapshot,
+    hours_histogram,
+)
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.core.velocity import (
     MEMBER_CAP,
@@ -239,6 +245,7 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
     pool_logins = users = logins = failures = 0
     last_login = None
     window_rows = []
+    hour_rows: list[tuple[str, int]] = []
     for row in rows:
         kind, col, a, b = row[0], row[1], row[2], row[3]
         if kind < 2:
@@ -249,6 +256,8 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
             pool_logins, users = a, b
         elif kind == 6:
             window_rows.append((col, a, b, row[4]))
+        elif kind == 7:
+            hour_rows.append((col, a))
         else:
             logins, failures = a, b
             at_us, country, region, city, lat, lon, acc, network_type = row[4:12]
@@ -263,6 +272,7 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
         last_login=last_login,
         failures_since_success=failures,
         window=_window_of(window_rows),
+        user_hours=hours_histogram(hour_rows),
     )
 
 

@@ -212,6 +212,11 @@ def snapshot_sql(n_values: int) -> str:
         " FROM users WHERE pool_id = ?1 AND username = ?2"
     )
     parts.extend(_window_parts(3 + 2 * n_values))
+    # The user's sign-ins per hour of day (at most 24 rows), for UNUSUAL_HOUR.
+    parts.append(
+        f"SELECT 7, value, count, 0{_PAD} FROM user_values"  # noqa: S608
+        " WHERE pool_id = ?1 AND username = ?2 AND col = 'hour'"
+    )
     return " UNION ALL ".join(parts)
 
 

@@ -32,7 +32,8 @@ GOLDEN_OBSERVATION = (
     '"reputation_cidr":"185.220.101.0/24","reputation_list":"firehol_level1","rtt_ms":null,'
     '"timestamp_us":1767603600000000,"values":{"asn":"AS2119","browser":"Firefox 120.0",'
     '"city":"NO/Oslo County/Oslo","country":"NO","device":"Firefox|Windows|desktop",'
-    '"device_key":"","device_type":"desktop","ip":"185.220.101.7","os":"Windows 10",'
+    '"device_key":"","device_type":"desktop","hour":"09","ip":"185.220.101.7",'
+    '"os":"Windows 10",'
     '"region":"NO/Oslo County","ua":"Mozilla/5.0 Firefox/120.0"}}'
 )
 NETWORK_KEYS = (
@@ -48,7 +49,8 @@ GOLDEN_OBSERVATION_BEFORE_NETWORK = (
     '"country":"NO","latitude":59.9,"longitude":10.7,"region":""},"rtt_ms":null,'
     '"timestamp_us":1767603600000000,"values":{"asn":"AS2119","browser":"Firefox 120.0",'
     '"city":"NO/Oslo County/Oslo","country":"NO","device":"Firefox|Windows|desktop",'
-    '"device_key":"","device_type":"desktop","ip":"84.208.0.1","os":"Windows 10",'
+    '"device_key":"","device_type":"desktop","hour":"09","ip":"84.208.0.1",'
+    '"os":"Windows 10",'
     '"region":"NO/Oslo County","ua":"Mozilla/5.0 Firefox/120.0"}}'
 )
 

@@ -233,3 +233,14 @@ def test_purge_drops_old_window_buckets(store: ProfileStore) -> None:
     _attempt(store, 1, "alice", "84.208.0.1", 0, fail=True)
     store.purge_attempts(T0 + minutes(120))
     assert store.snapshot("p", "alice", make_obs(at=T0 + minutes(1))).window.user_failures == 0
+
+
+def test_user_hours_histogram(store: ProfileStore) -> None:
+    for n, hour in enumerate((9, 9, 10, 23)):
+        obs = make_obs(at=T0.replace(hour=hour))
+        store.save_attempt(make_record(f"h{n}", obs, pool="p"))
+        store.apply_outcome(f"h{n}", Outcome.SUCCEEDED, obs.timestamp)
+    hours = store.snapshot("p", "alice", make_obs()).user_hours
+    assert len(hours) == 24
+    assert (hours[9], hours[10], hours[23], sum(hours)) == (2, 1, 1, 4)
+    assert store.snapshot("p", "nobody", make_obs()).user_hours == ()
