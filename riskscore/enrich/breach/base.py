@@ -11,7 +11,8 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Protocol
+from types import TracebackType
+from typing import Final, Protocol, Self
 
 from riskscore.errors import InvalidArgumentError, RiskscoreError
 
@@ -116,3 +117,22 @@ class InMemoryBreachCorpus:
             return BreachResult(found=False, count=None, source=self.source, available=False)
         count = self._counts.get(digest)
         return BreachResult(found=count is not None, count=count, source=self.source)
+
+
+class Closing:
+    """``with`` support for anything with a ``close()``: the corpora hold maps and pools."""
+
+    def close(self) -> None:
+        """Release what the object holds."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -17,10 +17,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
-from riskscore.enrich.breach.base import BreachDataError, BreachResult, sha1_digest
+from riskscore.enrich.breach.base import BreachDataError, BreachResult, Closing, sha1_digest
 from riskscore.enrich.breach.hashfile import (
     KIND_DIGESTS,
     HashFileWriter,
@@ -90,7 +89,7 @@ def compile_corpus(
     )
 
 
-class SortedHashFile:
+class SortedHashFile(Closing):
     """A memory-mapped kind-1 hash file as a BreachCorpus (no counts)."""
 
     def __init__(self, path: Path, *, source: str = EMBEDDED_SOURCE) -> None:
@@ -118,17 +117,6 @@ class SortedHashFile:
     def close(self) -> None:
         """Unmap the file."""
         self._file.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def embedded_corpus(cache_dir: Path, *, limit: int | None = None) -> SortedHashFile:

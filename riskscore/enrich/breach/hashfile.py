@@ -26,10 +26,9 @@ from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO, Final, Self
+from typing import BinaryIO, Final
 
-from riskscore.enrich.breach.base import DIGEST_SIZE, BreachDataError
+from riskscore.enrich.breach.base import DIGEST_SIZE, BreachDataError, Closing
 
 MAGIC: Final = b"RSBREACH"
 VERSION: Final = 1
@@ -167,7 +166,7 @@ class HashFileWriter:
         return self._records_offset
 
 
-class MappedHashFile:
+class MappedHashFile(Closing):
     """A read-only memory map of a hash file, searched by bucket index and bisection."""
 
     def __init__(self, path: Path, *, kind: int) -> None:
@@ -275,14 +274,3 @@ class MappedHashFile:
     def close(self) -> None:
         """Unmap the file."""
         self._mm.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

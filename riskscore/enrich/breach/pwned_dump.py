@@ -23,10 +23,15 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO, Final, Self
+from typing import BinaryIO, Final
 
-from riskscore.enrich.breach.base import DIGEST_SIZE, BreachDataError, BreachResult, sha1_digest
+from riskscore.enrich.breach.base import (
+    DIGEST_SIZE,
+    BreachDataError,
+    BreachResult,
+    Closing,
+    sha1_digest,
+)
 from riskscore.enrich.breach.hashfile import (
     KIND_COUNTED,
     MAX_COUNT,
@@ -296,7 +301,7 @@ def import_pwned_dump(
     )
 
 
-class PwnedDumpCorpus:
+class PwnedDumpCorpus(Closing):
     """A memory-mapped imported dump as a BreachCorpus, with counts."""
 
     def __init__(self, path: Path, *, source: str = PWNED_DUMP_SOURCE) -> None:
@@ -331,14 +336,3 @@ class PwnedDumpCorpus:
     def close(self) -> None:
         """Unmap the file."""
         self._file.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -27,8 +27,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 import httpx
 
@@ -41,6 +40,7 @@ from riskscore.enrich.breach.base import (
     BreachCheckError,
     BreachMetrics,
     BreachResult,
+    Closing,
     NullBreachMetrics,
     sha1_digest,
 )
@@ -119,7 +119,7 @@ def _parse_range(prefix: str, body: bytes, fetched_at: float) -> _Range:
     )
 
 
-class RangeApiCorpus:
+class RangeApiCorpus(Closing):
     """A BreachCorpus over a k-anonymity range API, pooled and cached per prefix."""
 
     def __init__(
@@ -232,14 +232,3 @@ class RangeApiCorpus:
     def close(self) -> None:
         """Close the pooled connections."""
         self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
