@@ -112,8 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--output", type=Path, help="output (default <data-dir>/breach/pwned.rsbh)")
 
     from riskscore.events.cli_logs import add_logs_parser
+    from riskscore.policy.cli_policy import add_policy_parser
 
     add_logs_parser(sub)
+    add_policy_parser(sub)
     return parser
 
 
@@ -213,6 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from riskscore.events.cli_logs import run_logs
 
             return run_logs(args)
+        elif args.command == "policy":
+            from riskscore.policy.cli_policy import run_policy
+
+            return run_policy(args)
     except RiskscoreError as exc:
         print(f"riskscore: {exc}", file=sys.stderr)
         return 2
