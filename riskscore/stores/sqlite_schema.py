@@ -233,13 +233,20 @@ def _window_parts(first: int) -> list[str]:
         "SELECT 6, '{kind}', 0, 0, count(*){pad} FROM (SELECT 1 FROM window_members"
         " WHERE {in_window} AND kind = '{kind}' AND key = {key} LIMIT {cap})"
     )
+    # One indexed range per (kind, key): an OR across kinds would make SQLite
+    # scan every window row of the pool.
+    counts = (
+        "SELECT 6, '{kind}', sum(attempts), sum(failures), 0{pad} FROM window_counts"
+        " WHERE pool_id = ?1 AND kind = '{kind}' AND key = {key} AND minute BETWEEN {lo} AND {hi}"
+    )
+    pad = _PAD[:-6]
     return [
-        f"SELECT 6, kind, sum(attempts), sum(failures), 0{_PAD[:-6]} FROM window_counts"  # noqa: S608
-        f" WHERE {in_window} AND ((kind = 'user' AND key = ?2) OR (kind = 'ip' AND key = {ip})"
-        f" OR (kind = 'asn' AND key = {asn}) OR (kind = 'signup_ip' AND key = {ip}))"
-        " GROUP BY kind",
-        members.format(kind="ip", key=ip, pad=_PAD[:-6], in_window=in_window, cap=cap),
-        members.format(kind="asn", key=asn, pad=_PAD[:-6], in_window=in_window, cap=cap),
+        *(
+            counts.format(kind=kind, key=key, pad=pad, lo=lo, hi=hi)
+            for kind, key in (("user", "?2"), ("ip", ip), ("asn", asn), ("signup_ip", ip))
+        ),
+        members.format(kind="ip", key=ip, pad=pad, in_window=in_window, cap=cap),
+        members.format(kind="asn", key=asn, pad=pad, in_window=in_window, cap=cap),
     ]
 
 
