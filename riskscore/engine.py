@@ -24,7 +24,7 @@ from riskscore.core.levels import default_decision
 from riskscore.core.result import Assessment, Decision, Reason
 from riskscore.core.scorer import Scorer
 from riskscore.enrich.breach.base import BreachCorpus, BreachResult
-from riskscore.events.metrics import Metrics, NullMetrics
+from riskscore.events.metrics import CognitoFacts, Metrics, NullMetrics
 from riskscore.events.recorder import AuthEventRecorder, EventNames, NullEventSink
 from riskscore.futures import both, done, then
 from riskscore.stores.base import AttemptRecord, OutcomeResult, ProfileStore
@@ -178,6 +178,15 @@ class RiskEngine:
                     r.risk_level.value,
                     r.decision.value,
                     time.perf_counter() - scored.started,
+                )
+                self._metrics.observe_cognito(
+                    r.pool_id,
+                    r.event_type.value,
+                    CognitoFacts(
+                        r.risk_level.value,
+                        scored.verdict.compromised_credentials,
+                        scored.decision_rule,
+                    ),
                 )
 
         future.add_done_callback(count)

@@ -13,7 +13,11 @@ from riskscore.core.attempt import EventType
 from riskscore.core.scorer import StatisticalScorer
 from riskscore.engine import Clock, RiskEngine, SystemClock
 from riskscore.enrich.breach import (
+    OUTCOME_FOUND,
+    OUTCOME_NOT_FOUND,
     BreachCorpus,
+    BreachMetrics,
+    BreachResult,
     PwnedDumpCorpus,
     RangeApiCorpus,
     embedded_corpus,
@@ -24,8 +28,8 @@ from riskscore.enrich.network_type import ListNetworkClassifier, NetworkListPath
 from riskscore.enrich.reputation import DenyListReputation
 from riskscore.enrich.useragent import UaParserAdapter
 from riskscore.errors import ConfigError
-from riskscore.events.log import EventLog
-from riskscore.events.metrics import Metrics, NullMetrics
+from riskscore.events.log import EventLog, EventLogMetrics
+from riskscore.events.metrics import NullMetrics, ServiceMetrics
 from riskscore.events.recorder import AuthEventRecorder, EventNames
 from riskscore.signals.base import SignalSettings, VelocitySettings
 from riskscore.stores.base import ProfileStore
@@ -65,19 +69,47 @@ class ClosableBreachCorpus(BreachCorpus, Closeable, Protocol):
     """A breach corpus that holds resources."""
 
 
-def open_breach(config: Config) -> ClosableBreachCorpus | None:
+class CountedBreachCorpus:
+    """A local corpus whose every answer is counted (the range API counts its own)."""
+
+    def __init__(self, corpus: ClosableBreachCorpus, metrics: BreachMetrics) -> None:
+        self._corpus = corpus
+        self._metrics = metrics
+
+    def lookup(self, sha1_hex: str) -> BreachResult:
+        """Look up and count found / not_found under the answer's source."""
+        result = self._corpus.lookup(sha1_hex)
+        outcome = OUTCOME_FOUND if result.found else OUTCOME_NOT_FOUND
+        self._metrics.observe_breach_check(result.source, outcome)
+        return result
+
+    def close(self) -> None:
+        """Close the wrapped corpus."""
+        self._corpus.close()
+
+
+def open_breach(
+    config: Config, metrics: BreachMetrics | None = None
+) -> ClosableBreachCorpus | None:
     """The configured compromised-credentials source (None when off)."""
     breach = config.breach
+    metrics = metrics or NullMetrics()
+    corpus: ClosableBreachCorpus
     if breach.source == "off":
         return None
-    if breach.source == "dump":
-        assert breach.dump_path is not None  # validated
-        return PwnedDumpCorpus(breach.dump_path)
     if breach.source == "range-api":
         return RangeApiCorpus(
-            breach.range_url, timeout_s=breach.timeout_seconds, fail_closed=breach.fail_closed
+            breach.range_url,
+            timeout_s=breach.timeout_seconds,
+            fail_closed=breach.fail_closed,
+            metrics=metrics,
         )
-    return embedded_corpus(config.data_dir / "breach")
+    if breach.source == "dump":
+        assert breach.dump_path is not None  # validated
+        corpus = PwnedDumpCorpus(breach.dump_path)
+    else:
+        corpus = embedded_corpus(config.data_dir / "breach")
+    return CountedBreachCorpus(corpus, metrics)
 
 
 def open_lists(config: Config, clock: Clock) -> tuple[ListNetworkClassifier, DenyListReputation]:
@@ -107,13 +139,14 @@ def open_lists(config: Config, clock: Clock) -> tuple[ListNetworkClassifier, Den
     return networks, DenyListReputation(paths(lists.reputation), clock=clock)
 
 
-def open_events(config: Config) -> EventLog:
+def open_events(config: Config, metrics: EventLogMetrics | None = None) -> EventLog:
     """The auth event log under <data_dir>/logs."""
     return EventLog(
         events_root(config),
         durability=config.events.durability,
         rotate_bytes=config.events.rotate_megabytes * 1024 * 1024,
         retention_days=config.events.retention_days,
+        metrics=metrics,
     )
 
 
@@ -160,16 +193,17 @@ def open_geo(config: Config) -> GeoLookup:
 
 
 def build_engine(
-    config: Config, *, clock: Clock | None = None, metrics: Metrics | None = None
+    config: Config, *, clock: Clock | None = None, metrics: ServiceMetrics | None = None
 ) -> Wiring:
     """Wire the engine with the configured geo data, store and scorer."""
     clock = clock or SystemClock()
+    metrics = metrics or NullMetrics()
     geo = open_geo(config)
     store = open_store(config)
-    events = open_events(config)
+    events = open_events(config, metrics)
     try:
         networks, reputation = open_lists(config, clock)
-        breach = open_breach(config)
+        breach = open_breach(config, metrics)
     except BaseException:
         store.close()
         events.close()
@@ -179,7 +213,7 @@ def build_engine(
         store,
         scorer_of(config),
         clock=clock,
-        metrics=metrics or NullMetrics(),
+        metrics=metrics,
         outcome_window=timedelta(seconds=config.scoring.outcome_window_seconds),
         events=AuthEventRecorder(events, event_names(config), clock.now),
         breach=breach,

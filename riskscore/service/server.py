@@ -149,6 +149,7 @@ def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskSe
     registry = CollectorRegistry()
     metrics = PrometheusMetrics(registry)
     wiring = build_engine(config, clock=clock, metrics=metrics)
+    metrics.set_model_version(wiring.engine.model_version)
     try:
         server = grpc.aio.server(
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any, Final, TypeVar
 
@@ -11,7 +12,7 @@ import grpc
 
 from riskscore.core.result import Decision, Reason, RiskLevel
 from riskscore.engine import Clock, RiskEngine, Verdict
-from riskscore.errors import RiskscoreError
+from riskscore.errors import RiskscoreError, StoreUnavailableError
 from riskscore.events.metrics import Metrics
 from riskscore.service.errors import rich_status
 from riskscore.service.validation import attempt_from_request, outcome_from_request
@@ -71,26 +72,40 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         context: grpc.aio.ServicerContext[Any, Any],
         work: Coroutine[Any, Any, T],
     ) -> T:
-        # Honour the client's deadline: don't start work nobody will read.
-        remaining = context.time_remaining()
-        if remaining is not None and remaining <= 0:
-            work.close()
-            self._metrics.observe_error(method, "DEADLINE_EXCEEDED")
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+        started = time.perf_counter()
+        code = "OK"
         try:
-            return await work
-        except RiskscoreError as exc:
-            status = rich_status(exc)
-            self._metrics.observe_error(method, status.code.name)
-            if status.code is grpc.StatusCode.INTERNAL:
+            # Honour the client's deadline: don't start work nobody will read.
+            remaining = context.time_remaining()
+            if remaining is not None and remaining <= 0:
+                work.close()
+                code = "DEADLINE_EXCEEDED"
+                self._metrics.observe_error(method, code)
+                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+            try:
+                return await work
+            except RiskscoreError as exc:
+                status = rich_status(exc)
+                code = status.code.name
+                self._metrics.observe_error(method, code)
+                if isinstance(exc, StoreUnavailableError):
+                    self._metrics.observe_store_error(method)
+                if status.code is grpc.StatusCode.INTERNAL:
+                    log.exception("%s failed", method)
+                await context.abort(status.code, status.details, status.trailing_metadata)
+                raise
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            except Exception:
+                code = "INTERNAL"
+                self._metrics.observe_error(method, code)
                 log.exception("%s failed", method)
-            await context.abort(status.code, status.details, status.trailing_metadata)
-            raise
-        except Exception:
-            self._metrics.observe_error(method, "INTERNAL")
-            log.exception("%s failed", method)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-            raise
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                raise
+        finally:
+            # Every call, whatever its outcome, is one observation.
+            self._metrics.observe_rpc(method, code, time.perf_counter() - started)
 
     async def Score(  # noqa: N802 (gRPC method name)
         self,
