@@ -18,9 +18,9 @@ from riskscore.core.features import Observation
 
 WindowKind = Literal["user", "ip", "asn", "signup_ip"]
 
-# Distinct users are counted up to this many: every threshold is far below,
+# Distinct users are counted up to this many: every threshold is well below,
 # and the cap keeps a stuffing IP with 100k usernames as cheap as a quiet one.
-MEMBER_CAP: Final = 1000
+MEMBER_CAP: Final = 100
 
 
 @dataclass(frozen=True, slots=True)

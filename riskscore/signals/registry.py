@@ -52,9 +52,9 @@ FEATURES: Final[dict[str, tuple[str, str]]] = {
     "user_failures_window": ("failed attempts on the account in the velocity window", "[0, inf)"),
     "ip_attempts_window": ("attempts from the IP in the window", "[0, inf)"),
     "ip_failures_window": ("failed attempts from the IP in the window", "[0, inf)"),
-    "ip_users_window": ("distinct accounts tried from the IP in the window, capped", "[0, 1000]"),
+    "ip_users_window": ("distinct accounts tried from the IP in the window, capped", "[0, 100]"),
     "asn_failures_window": ("failed attempts from the network (ASN) in the window", "[0, inf)"),
-    "asn_users_window": ("distinct accounts tried from the network, capped", "[0, 1000]"),
+    "asn_users_window": ("distinct accounts tried from the network, capped", "[0, 100]"),
     "ip_signups_window": ("sign-ups from the IP in the window", "[0, inf)"),
     "hour_share": (
         "share of the user's sign-ins within an hour of this UTC hour (-1: no history)",
