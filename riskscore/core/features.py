@@ -50,6 +50,13 @@ PROFILE_COLUMNS: Final[tuple[str, ...]] = (
     NETWORK_TYPE,
 )
 
+# The columns whose value counts a snapshot looks up (every lookup is a SQL
+# probe on the hot path): the Freeman hierarchies for the pool, and those
+# plus the device and network-type columns the signals read for the user.
+# Totals and distinct counts come for every column.
+POPULATION_LOOKUPS: Final[tuple[str, ...]] = (IP, ASN, COUNTRY, UA, BROWSER, OS, DEVICE_TYPE)
+USER_LOOKUPS: Final[tuple[str, ...]] = (*POPULATION_LOOKUPS, DEVICE, DEVICE_KEY, NETWORK_TYPE)
+
 MISSING: Final = ""
 
 

@@ -54,10 +54,10 @@ class _Scope:
     counts: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     totals: Counter[str] = field(default_factory=Counter)
 
-    def history(self, obs: Observation) -> History:
+    def history(self, obs: Observation, lookups: tuple[str, ...]) -> History:
         columns = {
             col: ColumnStats(
-                count=self.counts[col][value] if value else 0,
+                count=self.counts[col][value] if value and col in lookups else 0,
                 total=self.totals[col],
                 distinct=len(self.counts[col]),
             )
@@ -101,8 +101,8 @@ class MemoryProfileStore:
         with self._lock:
             user = self._users.get((pool_id, username)) or _User()
             return ProfileSnapshot(
-                user=user.scope.history(obs),
-                population=self._pools[pool_id].history(obs),
+                user=user.scope.history(obs, f.USER_LOOKUPS),
+                population=self._pools[pool_id].history(obs, f.POPULATION_LOOKUPS),
                 users=self._pool_users[pool_id],
                 last_login=user.last_login,
                 failures_since_success=user.failures_since_success,

@@ -114,7 +114,12 @@ class SqliteProfileStore:
         """What the user's and the pool's history say about this observation."""
         if self._closed:
             raise StoreUnavailableError("profile store is closed")
-        asked = [(col, value) for col, value in obs.values.items() if value]
+        # Population lookups first: the statement asks the pool for the first n_pool pairs.
+        pool = [(col, v) for col in f.POPULATION_LOOKUPS if (v := obs.get(col))]
+        user_only = [
+            (col, v) for col in f.USER_LOOKUPS[len(f.POPULATION_LOOKUPS) :] if (v := obs.get(col))
+        ]
+        asked = pool + user_only
         params: list[Any] = [pool_id, username]
         for pair in asked:
             params.extend(pair)
@@ -123,7 +128,8 @@ class SqliteProfileStore:
             (now - self._window_minutes + 1, now, obs.ip_address, obs.get(f.ASN), MEMBER_CAP)
         )
         try:
-            rows = self._reader().execute(sql.snapshot_sql(len(asked)), params).fetchall()
+            statement = sql.snapshot_sql(len(asked), len(pool))
+            rows = self._reader().execute(statement, params).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"profile store read failed: {exc}") from exc
         return _snapshot_of(obs, rows)

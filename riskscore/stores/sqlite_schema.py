@@ -179,8 +179,10 @@ _PAD: Final = ", NULL" * 8
 
 
 @functools.lru_cache(maxsize=32)
-def snapshot_sql(n_values: int) -> str:
+def snapshot_sql(n_values: int, n_pool: int) -> str:
     """One statement for a whole snapshot: ?1 pool, ?2 user, then (column, value) pairs.
+
+    Every pair is looked up in the user's counts, the first ``n_pool`` in the pool's too.
 
     A single statement reads one consistent state without an explicit read
     transaction, and costs one round trip into SQLite instead of four.
@@ -192,10 +194,11 @@ def snapshot_sql(n_values: int) -> str:
             f"SELECT 0, col, count, 0{_PAD} FROM user_values"  # noqa: S608
             f" WHERE pool_id = ?1 AND username = ?2 AND col = ?{col} AND value = ?{value}"
         )
-        parts.append(
-            f"SELECT 1, col, count, 0{_PAD} FROM pool_values"  # noqa: S608
-            f" WHERE pool_id = ?1 AND col = ?{col} AND value = ?{value}"
-        )
+        if i < n_pool:
+            parts.append(
+                f"SELECT 1, col, count, 0{_PAD} FROM pool_values"  # noqa: S608
+                f" WHERE pool_id = ?1 AND col = ?{col} AND value = ?{value}"
+            )
     parts.append(
         f"SELECT 2, col, total, distinct_count{_PAD} FROM user_columns"  # noqa: S608
         " WHERE pool_id = ?1 AND username = ?2"

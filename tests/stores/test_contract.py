@@ -58,9 +58,11 @@ def test_success_teaches_user_and_population(store: ProfileStore) -> None:
     assert snap.users == 1
     assert snap.population.logins == 1
     for col, value in obs.values.items():
-        expected = 1 if value else 0
-        assert snap.user.stats(col).count == expected, col
-        assert snap.population.stats(col).count == expected, col
+        # Value counts are looked up for the columns scoring reads; totals for all.
+        assert snap.user.stats(col).count == (1 if value and col in f.USER_LOOKUPS else 0), col
+        expected_pool = 1 if value and col in f.POPULATION_LOOKUPS else 0
+        assert snap.population.stats(col).count == expected_pool, col
+        assert snap.user.stats(col).total == (1 if value else 0), col
     assert snap.last_login is not None
     assert snap.last_login.ip_address == obs.ip_address
     assert snap.last_login.place == obs.place
