@@ -163,6 +163,29 @@ class ListsConfig:
             raise ConfigError("lists.reload_seconds", "must be at least 1")
 
 
+SecurityMode = Literal["OFF", "AUDIT", "ENFORCED"]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConfig:
+    """Cognito's threat-protection mode and RiskConfiguration files."""
+
+    # Cognito's AdvancedSecurityMode for every pool: OFF, AUDIT (score and log,
+    # always answer NO_ACTION) or ENFORCED.
+    mode: SecurityMode = "ENFORCED"
+    # DescribeRiskConfiguration-shaped JSON files, one per pool (or app client,
+    # with ClientId); pools without one get riskscore's default policy.
+    configurations: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        """Raise ConfigError on the first bad key (file contents are checked at start)."""
+        if self.mode not in ("OFF", "AUDIT", "ENFORCED"):
+            raise ConfigError("policy.mode", "must be OFF, AUDIT or ENFORCED")
+        for path in self.configurations:
+            if not Path(path).expanduser().is_file():
+                raise ConfigError("policy.configurations", f"file {path!r} does not exist")
+
+
 BreachSource = Literal["embedded", "dump", "range-api", "off"]
 BREACH_EVENT_TYPES: Final = ("SIGN_IN", "SIGN_UP", "PASSWORD_CHANGE")
 
@@ -239,6 +262,7 @@ class Config:
     events: EventsConfig = field(default_factory=EventsConfig)
     breach: BreachConfig = field(default_factory=BreachConfig)
     lists: ListsConfig = field(default_factory=ListsConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
 
     @property
     def asn_db_path(self) -> Path:
@@ -258,6 +282,7 @@ class Config:
         self.events.validate()
         self.breach.validate()
         self.lists.validate()
+        self.policy.validate()
         if self.geo.city_db is not None and not self.geo.city_db.is_file():
             raise ConfigError("geo.city_db", f"file {str(self.geo.city_db)!r} does not exist")
         return self
@@ -276,6 +301,7 @@ _SECTIONS: Final = {
     "events": EventsConfig,
     "breach": BreachConfig,
     "lists": ListsConfig,
+    "policy": PolicyConfig,
 }
 
 

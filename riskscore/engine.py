@@ -20,13 +20,14 @@ from typing import Protocol
 from riskscore.core.attempt import Attempt, EventType, Outcome
 from riskscore.core.enrichment import Enrichment
 from riskscore.core.features import observe
-from riskscore.core.levels import default_decision
 from riskscore.core.result import Assessment, Decision, Reason
 from riskscore.core.scorer import Scorer
 from riskscore.enrich.breach.base import BreachCorpus, BreachResult
 from riskscore.events.metrics import CognitoFacts, Metrics, NullMetrics
 from riskscore.events.recorder import AuthEventRecorder, EventNames, NullEventSink
 from riskscore.futures import both, done, then
+from riskscore.policy.decide import PolicyDecision, PolicyInputs, decide
+from riskscore.policy.source import PolicySource, StaticPolicySource
 from riskscore.stores.base import AttemptRecord, OutcomeResult, ProfileStore
 
 # Cognito checks credentials on these events by default (EventFilter absent = all).
@@ -101,6 +102,7 @@ class RiskEngine:
         events: AuthEventRecorder | None = None,
         breach: BreachCorpus | None = None,
         breach_events: frozenset[EventType] = DEFAULT_BREACH_EVENTS,
+        policy: PolicySource | None = None,
     ) -> None:
         self._enricher = enricher
         self._store = store
@@ -112,6 +114,7 @@ class RiskEngine:
         self._events = events or AuthEventRecorder(NullEventSink(), EventNames(), self._clock.now)
         self._breach = breach
         self._breach_events = breach_events
+        self._policy = policy or StaticPolicySource()
 
     def check_breach(self, event_type: EventType, password_sha1: str) -> BreachResult | None:
         """Look the password hash up (may block on a remote range API); None when not checked.
@@ -137,14 +140,23 @@ class RiskEngine:
         compromised = breach is not None and breach.found
         if breach is not None:
             assessment = _with_breach_reason(assessment, breach)
-        # Cognito's compromised-credentials default action is BLOCK; until the
-        # policy engine lands that is the only per-event rule.
-        decision = Decision.BLOCK if compromised else default_decision(assessment.risk_level)
-        rule = (
-            "compromised-credentials:BLOCK"
-            if compromised
-            else (f"default:{assessment.risk_level.value}->{decision.value}")
+        config, mode = self._policy.effective(attempt.pool_id, attempt.client_id)
+        policy = decide(
+            PolicyInputs(
+                event_type=attempt.event_type,
+                ip_address=attempt.ip_address,
+                risk_level=assessment.risk_level,
+                risk_score=assessment.risk_score,
+                compromised=breach.found if breach is not None and breach.available else None,
+            ),
+            config,
+            mode,
         )
+        # The auth server acts on the configured action; MFA availability is its to apply.
+        decision = policy.effective_action
+        rule = policy.rule
+        if policy.audit_only:
+            assessment = replace(assessment, reasons=(_audit_reason(policy), *assessment.reasons))
         record = AttemptRecord(
             event_id=self._event_ids(),
             pool_id=attempt.pool_id,
@@ -230,6 +242,17 @@ class RiskEngine:
     def purge_expired(self) -> int:
         """Forget attempts whose outcome window has passed."""
         return self._store.purge_attempts(self._clock.now() - self.outcome_window)
+
+
+def _audit_reason(policy: PolicyDecision) -> Reason:
+    enforced = policy.enforced
+    would = enforced.effective_action.value if enforced is not None else Decision.NO_ACTION.value
+    return Reason(
+        "AUDIT_MODE",
+        f"Threat protection is in audit mode: no action taken; enforced, it would be {would}.",
+        0.0,
+        {"would_decide": would, "rule": enforced.rule if enforced is not None else policy.rule},
+    )
 
 
 def _with_breach_reason(assessment: Assessment, breach: BreachResult) -> Assessment:

@@ -49,13 +49,16 @@ class CognitoFacts:
 
     @property
     def override_block(self) -> bool:
-        """A developer-configured rule blocked it (no override rules exist yet)."""
-        return self.decision_rule.startswith("override")
+        """The pool's BlockedIPRangeList blocked it (policy/decide.py names the rule so)."""
+        return self.decision_rule.startswith(OVERRIDE_BLOCK_RULE)
 
     @property
     def risky(self) -> bool:
         """Cognito's ``Risk``: any of the risks above."""
         return self.account_takeover or self.compromised or self.override_block
+
+
+OVERRIDE_BLOCK_RULE: Final = "exception:BlockedIPRangeList"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +75,8 @@ class CognitoMetric:
 # The Cognito threat-protection CloudWatch metrics (cognito.md 3.3, "AWS/Cognito"
 # namespace) as counters. Dimensions become labels: UserPoolId -> user_pool_id,
 # Operation -> operation, RiskLevel -> risk_level, lowercase as the docs spell
-# it ("high (default), medium, or low"). OverrideBlock is declared although no
-# IP block list exists yet; it counts decision rules named "override...".
+# it ("high (default), medium, or low"). OverrideBlock counts attempts the
+# pool's BlockedIPRangeList blocked.
 COGNITO_METRICS: Final[tuple[CognitoMetric, ...]] = (
     CognitoMetric(
         "Risk",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,10 +28,12 @@ from riskscore.enrich.geo import GeoLookup, MaxMindGeoLookup, packaged_city_data
 from riskscore.enrich.network_type import ListNetworkClassifier, NetworkListPaths, NetworkType
 from riskscore.enrich.reputation import DenyListReputation
 from riskscore.enrich.useragent import UaParserAdapter
-from riskscore.errors import ConfigError
+from riskscore.errors import ConfigError, InvalidArgumentError
 from riskscore.events.log import EventLog, EventLogMetrics
 from riskscore.events.metrics import NullMetrics, ServiceMetrics
 from riskscore.events.recorder import AuthEventRecorder, EventNames
+from riskscore.policy.config import AdvancedSecurityMode, RiskConfiguration
+from riskscore.policy.source import StaticPolicySource
 from riskscore.signals.base import SignalSettings, VelocitySettings
 from riskscore.stores.base import ProfileStore
 from riskscore.stores.memory import MemoryProfileStore
@@ -139,6 +142,18 @@ def open_lists(config: Config, clock: Clock) -> tuple[ListNetworkClassifier, Den
     return networks, DenyListReputation(paths(lists.reputation), clock=clock)
 
 
+def open_policy(config: Config) -> StaticPolicySource:
+    """The mode and the RiskConfiguration files of ``[policy]``, parsed and validated."""
+    configurations = []
+    for name in config.policy.configurations:
+        path = Path(name).expanduser()
+        try:
+            configurations.append(RiskConfiguration.from_json(json.loads(path.read_text())))
+        except (OSError, ValueError, InvalidArgumentError) as exc:
+            raise ConfigError("policy.configurations", f"{path}: {exc}") from exc
+    return StaticPolicySource(configurations, mode=AdvancedSecurityMode(config.policy.mode))
+
+
 def open_events(config: Config, metrics: EventLogMetrics | None = None) -> EventLog:
     """The auth event log under <data_dir>/logs."""
     return EventLog(
@@ -198,6 +213,7 @@ def build_engine(
     """Wire the engine with the configured geo data, store and scorer."""
     clock = clock or SystemClock()
     metrics = metrics or NullMetrics()
+    policy = open_policy(config)
     geo = open_geo(config)
     store = open_store(config)
     events = open_events(config, metrics)
@@ -218,6 +234,7 @@ def build_engine(
         events=AuthEventRecorder(events, event_names(config), clock.now),
         breach=breach,
         breach_events=frozenset(EventType(e) for e in config.breach.events),
+        policy=policy,
     )
     return Wiring(
         engine=engine,

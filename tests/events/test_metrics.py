@@ -43,7 +43,11 @@ def test_null_and_prometheus_conform_to_every_seam(metrics: PrometheusMetrics) -
         engine: Metrics = each
         log: EventLogMetrics = each
         breach: BreachMetrics = each
-        engine.observe_cognito(POOL, "SIGN_IN", CognitoFacts("HIGH", True, "override:x"))
+        engine.observe_cognito(
+            POOL,
+            "SIGN_IN",
+            CognitoFacts("HIGH", True, "exception:BlockedIPRangeList 203.0.113.0/24"),
+        )
         service.observe_rpc("Score", "OK", 0.001)
         log.observe_fsync(0.001, 1)
         breach.observe_breach_check("embedded", "found")
@@ -85,7 +89,7 @@ CASES = [
         "compromised-credentials:BLOCK",
         {"Risk", "AccountTakeoverRisk", "CompromisedCredentialRisk"},
     ),
-    ("LOW", False, "override:ip-block", {"Risk", "OverrideBlock"}),
+    ("LOW", False, "exception:BlockedIPRangeList 203.0.113.0/24", {"Risk", "OverrideBlock"}),
 ]
 
 
