@@ -10,6 +10,7 @@ Every builder runs :func:`ensure_no_secrets` on what it returns.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -316,9 +317,35 @@ def ensure_no_secrets(record: Mapping[str, object]) -> None:
 
     Keys anywhere are checked for password/secret/token/hash; string values
     under ``riskscore`` (evidence comes from signals, the likeliest leak) for
-    SHA-1-or-longer hex and crypt-style hashes.
+    SHA-1-or-longer hex and crypt-style hashes. This runs for every event, so
+    the walk carries no path; the path is rebuilt only to name an offender.
     """
+    if _clean(record, in_ours=False, top=True):
+        return
     _walk(record, "", in_ours=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    # Records reuse a small vocabulary of keys: remember the verdicts.
+    return _SECRET_KEY.search(key) is not None
+
+
+def _secret_value(value: str) -> bool:
+    # Both patterns need 40+ characters or a '$': skip the regex for the rest.
+    return (len(value) >= 40 or "$" in value) and _SECRET_VALUE.search(value) is not None
+
+
+def _clean(value: object, *, in_ours: bool, top: bool = False) -> bool:
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            ours = in_ours or (top and key == "riskscore")
+            if _secret_key(str(key)) or not _clean(child, in_ours=ours):
+                return False
+        return True
+    if isinstance(value, list | tuple):
+        return all(_clean(child, in_ours=in_ours) for child in value)
+    return not (in_ours and isinstance(value, str) and _secret_value(value))
 
 
 def _walk(value: object, path: str, *, in_ours: bool) -> None:
