@@ -15,7 +15,7 @@ from riskscore.core.explain import explain
 from riskscore.core.features import Observation
 from riskscore.core.levels import LevelThresholds
 from riskscore.core.profile import ProfileSnapshot
-from riskscore.core.result import Assessment
+from riskscore.core.result import Assessment, Reason, RiskLevel
 from riskscore.signals import registry
 from riskscore.signals.base import SignalSettings
 
@@ -60,19 +60,42 @@ class StatisticalScorer:
         signals = registry.evaluate(obs, snapshot, self.signals)
         raw = result.raw * math.exp(signals.log_factor)
         risk = self.thresholds.to_score(raw)
+        level = self.thresholds.level(risk)
         reasons = sorted(
             (*explain(obs, snapshot, result, self.hierarchies), *signals.reasons),
             key=lambda r: r.weight,
             reverse=True,
         )
+        if (crossed := threshold_reason(risk, level, self.thresholds)) is not None:
+            reasons.append(crossed)
         return Assessment(
             risk_score=risk,
-            risk_level=self.thresholds.level(risk),
+            risk_level=level,
             reasons=tuple(reasons),
             model_version=self.model_version,
             raw_risk=raw,
             features={**freeman_features(result), **signals.features},
         )
+
+
+def threshold_reason(risk: float, level: RiskLevel, thresholds: LevelThresholds) -> Reason | None:
+    """RISK_THRESHOLD: which configured threshold a MEDIUM or HIGH score crossed."""
+    if level is RiskLevel.LOW:
+        return None
+    name, value = (
+        ("high", thresholds.high)
+        if level is RiskLevel.HIGH
+        else (
+            "medium",
+            thresholds.medium,
+        )
+    )
+    return Reason(
+        "RISK_THRESHOLD",
+        f"Risk score {risk:.3f} is at or above the {name} threshold {value}.",
+        0.0,
+        {"score": f"{risk:.6f}", "threshold": name, "value": str(value), "level": level.value},
+    )
 
 
 def freeman_features(result: freeman.FreemanResult) -> dict[str, float]:

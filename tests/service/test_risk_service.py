@@ -58,7 +58,11 @@ def test_first_ever_login(stub: risk_pb2_grpc.RiskServiceStub) -> None:
     resp = score(stub)
     assert resp.event_id
     assert 0.0 <= resp.risk_score <= 1.0
-    assert codes(resp) == ["FIRST_SEEN_USER"]
+    # A first-seen user is MEDIUM under the default calibration, and says why.
+    assert codes(resp) == ["FIRST_SEEN_USER", "RISK_THRESHOLD"]
+    threshold = resp.reasons[1]
+    assert threshold.evidence["threshold"] == "medium"
+    assert float(threshold.evidence["score"]) >= float(threshold.evidence["value"])
     assert resp.model_version == "freeman-2016/1+signals/1"
     assert resp.decision != risk_pb2.DECISION_UNSPECIFIED
     assert resp.reasons[0].message
@@ -97,7 +101,7 @@ def test_known_device_and_network_is_low_then_new_country_and_browser_is_higher(
 
 def test_profile_learns_only_from_proven_outcomes(stub: risk_pb2_grpc.RiskServiceStub) -> None:
     probes = [score(stub, user="bob") for _ in range(5)]
-    assert all(codes(p) == ["FIRST_SEEN_USER"] for p in probes)
+    assert all(codes(p)[0] == "FIRST_SEEN_USER" for p in probes)
     failed = stub.ReportOutcome(
         risk_pb2.OutcomeRequest(event_id=probes[0].event_id, outcome=risk_pb2.FAILED_PASSWORD)
     )
@@ -108,7 +112,7 @@ def test_profile_learns_only_from_proven_outcomes(stub: risk_pb2_grpc.RiskServic
     stub.ReportOutcome(
         risk_pb2.OutcomeRequest(event_id=probes[2].event_id, outcome=risk_pb2.ABANDONED)
     )
-    assert codes(score(stub, user="bob")) == ["FIRST_SEEN_USER"]
+    assert codes(score(stub, user="bob"))[0] == "FIRST_SEEN_USER"
 
     ok = succeed(stub, probes[3].event_id)
     assert ok.profile_updated
