@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from riskscore.enrich.breach.base import BreachDataError, BreachResult, Closing, sha1_digest
+from riskscore.enrich.breach.base import BreachDataError, BreachResult, sha1_digest
 from riskscore.enrich.breach.hashfile import (
     KIND_DIGESTS,
     HashFileWriter,
-    MappedHashFile,
+    MappedCorpus,
     atomic_output,
 )
 
@@ -89,34 +89,16 @@ def compile_corpus(
     )
 
 
-class SortedHashFile(Closing):
+class SortedHashFile(MappedCorpus):
     """A memory-mapped kind-1 hash file as a BreachCorpus (no counts)."""
 
     def __init__(self, path: Path, *, source: str = EMBEDDED_SOURCE) -> None:
-        self._file = MappedHashFile(path, kind=KIND_DIGESTS)
-        self.source = source
-
-    @property
-    def path(self) -> Path:
-        """The mapped file."""
-        return self._file.path
-
-    @property
-    def provenance(self) -> str:
-        """Where the digests came from, as written by the build step."""
-        return self._file.provenance
-
-    def __len__(self) -> int:
-        return self._file.count
+        super().__init__(path, kind=KIND_DIGESTS, source=source)
 
     def lookup(self, sha1_hex: str) -> BreachResult:
         """Look up the 40-hex SHA-1 of a password."""
         found = self._file.find(sha1_digest(sha1_hex)) >= 0
         return BreachResult(found=found, count=None, source=self.source)
-
-    def close(self) -> None:
-        """Unmap the file."""
-        self._file.close()
 
 
 def embedded_corpus(cache_dir: Path, *, limit: int | None = None) -> SortedHashFile:

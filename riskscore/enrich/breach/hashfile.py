@@ -274,3 +274,28 @@ class MappedHashFile(Closing):
     def close(self) -> None:
         """Unmap the file."""
         self._mm.close()
+
+
+class MappedCorpus(Closing):
+    """A BreachCorpus over one mapped hash file: the parts both file kinds share."""
+
+    def __init__(self, path: Path, *, kind: int, source: str) -> None:
+        self._file = MappedHashFile(path, kind=kind)
+        self.source = source
+
+    @property
+    def path(self) -> Path:
+        """The mapped file."""
+        return self._file.path
+
+    @property
+    def provenance(self) -> str:
+        """Where the digests came from, as written by the build or import step."""
+        return self._file.provenance
+
+    def __len__(self) -> int:
+        return self._file.count
+
+    def close(self) -> None:
+        """Unmap the file."""
+        self._file.close()

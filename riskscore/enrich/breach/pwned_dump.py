@@ -29,7 +29,6 @@ from riskscore.enrich.breach.base import (
     DIGEST_SIZE,
     BreachDataError,
     BreachResult,
-    Closing,
     sha1_digest,
 )
 from riskscore.enrich.breach.hashfile import (
@@ -37,7 +36,7 @@ from riskscore.enrich.breach.hashfile import (
     MAX_COUNT,
     RECORD_SIZES,
     HashFileWriter,
-    MappedHashFile,
+    MappedCorpus,
     atomic_output,
     publish,
     sync,
@@ -301,30 +300,16 @@ def import_pwned_dump(
     )
 
 
-class PwnedDumpCorpus(Closing):
+class PwnedDumpCorpus(MappedCorpus):
     """A memory-mapped imported dump as a BreachCorpus, with counts."""
 
     def __init__(self, path: Path, *, source: str = PWNED_DUMP_SOURCE) -> None:
-        self._file = MappedHashFile(path, kind=KIND_COUNTED)
-        self.source = source
-
-    @property
-    def path(self) -> Path:
-        """The mapped file."""
-        return self._file.path
-
-    @property
-    def provenance(self) -> str:
-        """Which dump was imported."""
-        return self._file.provenance
+        super().__init__(path, kind=KIND_COUNTED, source=source)
 
     @property
     def index_bits(self) -> int:
         """Bits of the hash prefix the bucket index is keyed by."""
         return self._file.index_bits
-
-    def __len__(self) -> int:
-        return self._file.count
 
     def lookup(self, sha1_hex: str) -> BreachResult:
         """Look up the 40-hex SHA-1 of a password; ``count`` is the dump's."""
@@ -332,7 +317,3 @@ class PwnedDumpCorpus(Closing):
         if record < 0:
             return BreachResult(found=False, count=None, source=self.source)
         return BreachResult(found=True, count=self._file.count_at(record), source=self.source)
-
-    def close(self) -> None:
-        """Unmap the file."""
-        self._file.close()
