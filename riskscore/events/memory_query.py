@@ -6,7 +6,6 @@ A position is ``Position(0, index)``: the cursor just before the event at
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +19,8 @@ from riskscore.events.query import (
     LogStreamInfo,
     Position,
     StreamOrder,
+    merge_streams,
+    within,
 )
 
 __all__ = ["MemoryLogQuery", "StoredEvent"]
@@ -62,10 +63,6 @@ class _Group:
     name: str
     creation_time: int
     streams: dict[str, _Stream] = field(default_factory=dict)
-
-
-def _within(timestamp: int, start: int | None, end: int | None) -> bool:
-    return (start is None or timestamp >= start) and (end is None or timestamp < end)
 
 
 class MemoryLogQuery:
@@ -143,7 +140,7 @@ class MemoryLogQuery:
         size = len(found.events)
         if before is not None:
             stop = min(before.offset, size) if before.segment == 0 else size
-            indexes = [i for i in range(stop) if _within(found.events[i][0], start, end)]
+            indexes = [i for i in range(stop) if within(found.events[i][0], start, end)]
             indexes = indexes[-limit:] if limit > 0 else []
             cursor = before
         else:
@@ -153,7 +150,7 @@ class MemoryLogQuery:
             for i in range(first, size):
                 if len(indexes) >= limit:
                     break
-                if _within(found.events[i][0], start, end):
+                if within(found.events[i][0], start, end):
                     indexes.append(i)
         events = [found.event(i) for i in indexes]
         if not events:
@@ -188,20 +185,10 @@ class MemoryLogQuery:
             first = cursors[stream.name].offset
             for i in range(first, len(stream.events)):
                 timestamp, message, _ = stream.events[i]
-                if _within(timestamp, start, end) and matches(message):
+                if within(timestamp, start, end) and matches(message):
                     yield stream.event(i)
 
-        merged = heapq.merge(
-            *(candidates(known[name]) for name in names),
-            key=lambda e: (e.timestamp, e.ingestion_time, e.stream, e.position),
-        )
-        taken: list[LogEvent] = []
-        for event in merged:
-            if len(taken) == limit:
-                return taken, cursors
-            taken.append(event)
-            cursors[event.stream] = event.next_position
-        return taken, None
+        return merge_streams({name: candidates(known[name]) for name in names}, cursors, limit)
 
     def _group(self, name: str) -> _Group:
         found = self._groups.get(name)

@@ -13,7 +13,8 @@ segment number and byte offset); readers turn positions into CloudWatch's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -131,3 +132,30 @@ class LogQuery(Protocol):
         unknown group.
         """
         ...
+
+
+def within(timestamp: int, start: int | None, end: int | None) -> bool:
+    """start <= timestamp < end, either bound optional (CloudWatch's time windows)."""
+    return (start is None or timestamp >= start) and (end is None or timestamp < end)
+
+
+def merge_streams(
+    matching: Mapping[str, Iterable[LogEvent]], cursors: dict[str, Position], limit: int
+) -> tuple[list[LogEvent], dict[str, Position] | None]:
+    """FilterLogEvents' order over several streams' matching events, at most ``limit``.
+
+    Sorted by timestamp, ingestion time, stream and position; ``cursors`` (one
+    per stream, where its events start) are advanced past what is returned and
+    handed back when there may be more, else None.
+    """
+    merged = heapq.merge(
+        *matching.values(),
+        key=lambda e: (e.timestamp, e.ingestion_time, e.stream, e.position),
+    )
+    taken: list[LogEvent] = []
+    for event in merged:
+        if len(taken) >= limit:
+            return taken, cursors
+        taken.append(event)
+        cursors[event.stream] = event.next_position
+    return taken, None

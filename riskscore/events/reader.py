@@ -9,7 +9,6 @@ byte offset of a line start); ``Position(0, 0)`` is the head of any stream.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,13 @@ from riskscore.events.query import (
     LogStreamInfo,
     Position,
     StreamOrder,
+    merge_streams,
+    within,
 )
 
 __all__ = ["FileLogQuery"]
 
 _HEAD = Position(0, 0)
-
-
-def _within(timestamp: int, start: int | None, end: int | None) -> bool:
-    return (start is None or timestamp >= start) and (end is None or timestamp < end)
 
 
 def _event(stream: str, number: int, entry: fmt.Entry) -> LogEvent:
@@ -108,7 +105,7 @@ class FileLogQuery:
             events = []
             if limit > 0:
                 for event in _iter_events(stream, stream_dir, cursor):
-                    if _within(event.timestamp, start, end):
+                    if within(event.timestamp, start, end):
                         events.append(event)
                         if len(events) >= limit:
                             break
@@ -146,20 +143,10 @@ class FileLogQuery:
 
         def candidates(name: str) -> Iterator[LogEvent]:
             for event in _iter_events(name, chosen[name], cursors[name]):
-                if _within(event.timestamp, start, end) and matches(event.message):
+                if within(event.timestamp, start, end) and matches(event.message):
                     yield event
 
-        merged = heapq.merge(
-            *(candidates(name) for name in names),
-            key=lambda e: (e.timestamp, e.ingestion_time, e.stream, e.position),
-        )
-        taken: list[LogEvent] = []
-        for event in merged:
-            if len(taken) >= limit:
-                return taken, cursors
-            taken.append(event)
-            cursors[event.stream] = event.next_position
-        return taken, None
+        return merge_streams({name: candidates(name) for name in names}, cursors, limit)
 
     # -- directories ----------------------------------------------------------
 
@@ -222,7 +209,7 @@ def _read_backward(
         chunk = [
             _event(stream, number, entry)
             for entry in fmt.read_segment(path, 0, stop)
-            if _within(entry.timestamp, start, end)
+            if within(entry.timestamp, start, end)
         ]
         found = chunk + found
         if len(found) >= limit:
