@@ -13,7 +13,9 @@ Errors (google.rpc.Status with a BadRequest detail naming the field):
   FAILED_PRECONDITION ReportOutcome with a different outcome than the one
                     already recorded for that event.
   DEADLINE_EXCEEDED the client's deadline passed before the work was done.
-  UNAVAILABLE       the profile store could not be reached.
+  UNAVAILABLE       the profile store or the event log could not take the
+                    write (the log's queue stayed full), or a fail-closed
+                    compromised-credentials source did not answer.
 """
 
 from collections import abc as _abc
@@ -320,7 +322,9 @@ class ScoreResponse(_message.Message):
     risk_level: Global___RiskLevel.ValueType
     decision: Global___Decision.ValueType
     compromised_credentials_detected: _builtins.bool
-    """True when password_sha1 matched a known breached password."""
+    """True when password_sha1 matched a known breached password on an event
+    type the compromised-credentials check covers.
+    """
     model_version: _builtins.str
     """The scoring model that produced risk_score, e.g. "freeman-2016/1+signals/1"."""
     @_builtins.property

@@ -52,7 +52,9 @@ class RiskServiceServicer:
     def Score(self, request, context):
         """Scores one attempt. Scoring never teaches the user's profile: only a
         later ReportOutcome(SUCCEEDED) does. The response is sent after the
-        attempt is durably recorded, so its event_id can always be reported on.
+        attempt is durably recorded (profile store and auth event log), so its
+        event_id can always be reported on. The decision follows the pool's
+        threat-protection mode and RiskConfiguration (Cognito's semantics).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

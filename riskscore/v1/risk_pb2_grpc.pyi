@@ -13,7 +13,9 @@ Errors (google.rpc.Status with a BadRequest detail naming the field):
   FAILED_PRECONDITION ReportOutcome with a different outcome than the one
                     already recorded for that event.
   DEADLINE_EXCEEDED the client's deadline passed before the work was done.
-  UNAVAILABLE       the profile store could not be reached.
+  UNAVAILABLE       the profile store or the event log could not take the
+                    write (the log's queue stayed full), or a fail-closed
+                    compromised-credentials source did not answer.
 """
 
 from collections import abc as _abc
@@ -47,7 +49,9 @@ class RiskServiceStub:
     Score: _grpc.UnaryUnaryMultiCallable[_risk_pb2.ScoreRequest, _risk_pb2.ScoreResponse]
     """Scores one attempt. Scoring never teaches the user's profile: only a
     later ReportOutcome(SUCCEEDED) does. The response is sent after the
-    attempt is durably recorded, so its event_id can always be reported on.
+    attempt is durably recorded (profile store and auth event log), so its
+    event_id can always be reported on. The decision follows the pool's
+    threat-protection mode and RiskConfiguration (Cognito's semantics).
     """
     ReportOutcome: _grpc.UnaryUnaryMultiCallable[_risk_pb2.OutcomeRequest, _risk_pb2.OutcomeResponse]
     """Tells what happened to a scored attempt. SUCCEEDED (a proven sign-in)
@@ -62,7 +66,9 @@ class RiskServiceAsyncStub(RiskServiceStub):
     Score: _aio.UnaryUnaryMultiCallable[_risk_pb2.ScoreRequest, _risk_pb2.ScoreResponse]  # type: ignore[assignment]
     """Scores one attempt. Scoring never teaches the user's profile: only a
     later ReportOutcome(SUCCEEDED) does. The response is sent after the
-    attempt is durably recorded, so its event_id can always be reported on.
+    attempt is durably recorded (profile store and auth event log), so its
+    event_id can always be reported on. The decision follows the pool's
+    threat-protection mode and RiskConfiguration (Cognito's semantics).
     """
     ReportOutcome: _aio.UnaryUnaryMultiCallable[_risk_pb2.OutcomeRequest, _risk_pb2.OutcomeResponse]  # type: ignore[assignment]
     """Tells what happened to a scored attempt. SUCCEEDED (a proven sign-in)
@@ -80,7 +86,9 @@ class RiskServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_risk_pb2.ScoreResponse, _abc.Awaitable[_risk_pb2.ScoreResponse]]:
         """Scores one attempt. Scoring never teaches the user's profile: only a
         later ReportOutcome(SUCCEEDED) does. The response is sent after the
-        attempt is durably recorded, so its event_id can always be reported on.
+        attempt is durably recorded (profile store and auth event log), so its
+        event_id can always be reported on. The decision follows the pool's
+        threat-protection mode and RiskConfiguration (Cognito's semantics).
         """
 
     @_abc_1.abstractmethod
