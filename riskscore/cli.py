@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import tomllib
@@ -169,6 +170,8 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         server__http_address=args.http_address,
         server__tls_cert=args.tls_cert,
         server__tls_key=args.tls_key,
+        # The environment beats the file so the secret can stay out of it.
+        admin__token=os.environ.get("RISKSCORE_ADMIN_TOKEN") or None,
     )
     if not config.asn_db_path.is_file() and config.geo.asn_db is None and not args.no_build_asn:
         _build_asn(config.asn_db_path, force=False)

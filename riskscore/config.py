@@ -186,6 +186,32 @@ class PolicyConfig:
                 raise ConfigError("policy.configurations", f"file {path!r} does not exist")
 
 
+ADMIN_TOKEN_MIN_LENGTH: Final = 16
+
+
+@dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """Access to RiskAdminService (and optionally RiskService)."""
+
+    # The bearer token admin calls must send ("authorization: Bearer <token>").
+    # Empty: every admin call is refused. The CLI lets RISKSCORE_ADMIN_TOKEN
+    # override it, so the secret need not sit in the file. Kept out of repr.
+    token: str = field(default="", repr=False)
+    # true: RiskService (Score, ReportOutcome) needs the same token.
+    protect_scoring: bool = False
+
+    def validate(self) -> None:
+        """Raise ConfigError on the first bad key."""
+        if self.token and len(self.token) < ADMIN_TOKEN_MIN_LENGTH:
+            raise ConfigError(
+                "admin.token", f"must be at least {ADMIN_TOKEN_MIN_LENGTH} characters"
+            )
+        if self.token != self.token.strip() or any(ord(c) < 0x21 for c in self.token):
+            raise ConfigError("admin.token", "must not contain spaces or control characters")
+        if self.protect_scoring and not self.token:
+            raise ConfigError("admin.protect_scoring", "needs admin.token")
+
+
 BreachSource = Literal["embedded", "dump", "range-api", "off"]
 BREACH_EVENT_TYPES: Final = ("SIGN_IN", "SIGN_UP", "PASSWORD_CHANGE")
 
@@ -263,6 +289,7 @@ class Config:
     breach: BreachConfig = field(default_factory=BreachConfig)
     lists: ListsConfig = field(default_factory=ListsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
 
     @property
     def asn_db_path(self) -> Path:
@@ -283,6 +310,7 @@ class Config:
         self.breach.validate()
         self.lists.validate()
         self.policy.validate()
+        self.admin.validate()
         if self.geo.city_db is not None and not self.geo.city_db.is_file():
             raise ConfigError("geo.city_db", f"file {str(self.geo.city_db)!r} does not exist")
         return self
@@ -302,6 +330,7 @@ _SECTIONS: Final = {
     "breach": BreachConfig,
     "lists": ListsConfig,
     "policy": PolicyConfig,
+    "admin": AdminConfig,
 }
 
 

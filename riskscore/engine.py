@@ -19,13 +19,14 @@ from typing import Protocol
 
 from riskscore.core.attempt import Attempt, EventType, Outcome
 from riskscore.core.enrichment import Enrichment
-from riskscore.core.features import observe
+from riskscore.core.features import Observation, observe
 from riskscore.core.result import Assessment, Decision, Reason
 from riskscore.core.scorer import Scorer
 from riskscore.enrich.breach.base import BreachCorpus, BreachResult
 from riskscore.events.metrics import CognitoFacts, Metrics, NullMetrics
 from riskscore.events.recorder import AuthEventRecorder, EventNames, NullEventSink
 from riskscore.futures import both, done, then
+from riskscore.policy.config import AdvancedSecurityMode
 from riskscore.policy.decide import PolicyDecision, PolicyInputs, decide
 from riskscore.policy.source import PolicySource, StaticPolicySource
 from riskscore.stores.base import AttemptRecord, OutcomeResult, ProfileStore
@@ -81,6 +82,20 @@ class Scored:
     decision_rule: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Everything behind a decision, for ExplainDecision (and evaluate)."""
+
+    assessment: Assessment
+    policy: PolicyDecision
+    # What ENFORCED would decide (``policy`` itself in ENFORCED mode).
+    enforced: PolicyDecision
+    mode: AdvancedSecurityMode
+    configuration_source: str
+    compromised: bool
+    observation: Observation
+
+
 def new_event_id() -> str:
     """A fresh event id (UUID4, as Cognito's EventId)."""
     return str(uuid.uuid4())
@@ -133,6 +148,34 @@ class RiskEngine:
     def evaluate(self, attempt: Attempt, breach: BreachResult | None = None) -> Scored:
         """Enrich, featurize, score and decide; reads the store, writes nothing."""
         started = time.perf_counter()
+        explained = self._explain(attempt, breach, with_enforced=False)
+        assessment = explained.assessment
+        decision = explained.policy.effective_action
+        record = AttemptRecord(
+            event_id=self._event_ids(),
+            pool_id=attempt.pool_id,
+            username=attempt.username,
+            event_type=attempt.event_type,
+            created=self._clock.now(),
+            observation=explained.observation,
+            risk_score=assessment.risk_score,
+            risk_level=assessment.risk_level,
+            decision=decision,
+        )
+        verdict = Verdict(record.event_id, assessment, decision, explained.compromised)
+        return Scored(verdict, record, started, attempt.client_id, explained.policy.rule)
+
+    def explain(self, attempt: Attempt, breach: BreachResult | None = None) -> Explanation:
+        """What Score would answer and why, with what ENFORCED and each level would do.
+
+        Like ``evaluate`` it only reads; unlike it, no event id is drawn and
+        nothing is ever committed or counted.
+        """
+        return self._explain(attempt, breach, with_enforced=True)
+
+    def _explain(
+        self, attempt: Attempt, breach: BreachResult | None, *, with_enforced: bool
+    ) -> Explanation:
         enrichment = self._enricher.enrich(attempt)
         obs = observe(attempt, enrichment)
         snapshot = self._store.snapshot(attempt.pool_id, attempt.username, obs)
@@ -141,35 +184,24 @@ class RiskEngine:
         if breach is not None:
             assessment = _with_breach_reason(assessment, breach)
         config, mode = self._policy.effective(attempt.pool_id, attempt.client_id)
-        policy = decide(
-            PolicyInputs(
-                event_type=attempt.event_type,
-                ip_address=attempt.ip_address,
-                risk_level=assessment.risk_level,
-                risk_score=assessment.risk_score,
-                compromised=breach.found if breach is not None and breach.available else None,
-            ),
-            config,
-            mode,
+        inputs = PolicyInputs(
+            event_type=attempt.event_type,
+            ip_address=attempt.ip_address,
+            risk_level=assessment.risk_level,
+            risk_score=assessment.risk_score,
+            compromised=breach.found if breach is not None and breach.available else None,
         )
         # The auth server acts on the configured action; MFA availability is its to apply.
-        decision = policy.effective_action
-        rule = policy.rule
+        policy = decide(inputs, config, mode)
         if policy.audit_only:
             assessment = replace(assessment, reasons=(_audit_reason(policy), *assessment.reasons))
-        record = AttemptRecord(
-            event_id=self._event_ids(),
-            pool_id=attempt.pool_id,
-            username=attempt.username,
-            event_type=attempt.event_type,
-            created=self._clock.now(),
-            observation=obs,
-            risk_score=assessment.risk_score,
-            risk_level=assessment.risk_level,
-            decision=decision,
-        )
-        verdict = Verdict(record.event_id, assessment, decision, compromised)
-        return Scored(verdict, record, started, attempt.client_id, rule)
+        if not with_enforced:
+            enforced = policy
+        elif policy.enforced is not None:
+            enforced = policy.enforced
+        else:
+            enforced = decide(inputs, config, AdvancedSecurityMode.ENFORCED)
+        return Explanation(assessment, policy, enforced, mode, config.source, compromised, obs)
 
     def commit(self, scored: Scored) -> Future[None]:
         """Record a scored attempt in the store and the event log; durable once resolved."""

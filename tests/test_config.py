@@ -61,6 +61,10 @@ def test_values_are_read(tmp_path: Path) -> None:
         ({"scoring": {"midpoint": True}}, "scoring.midpoint"),
         ({"geo": {"city_db": "/nonexistent.mmdb"}}, "geo.city_db"),
         ({"server": "x"}, "server"),
+        ({"admin": {"token": "short"}}, "admin.token"),
+        ({"admin": {"token": "has a space in the token"}}, "admin.token"),
+        ({"admin": {"protect_scoring": True}}, "admin.protect_scoring"),
+        ({"admin": {"protect_scoring": "yes"}}, "admin.protect_scoring"),
     ],
 )
 def test_errors_name_the_key(raw: dict[str, object], key: str, tmp_path: Path) -> None:
@@ -92,3 +96,10 @@ def test_flag_overrides_revalidate(tmp_path: Path) -> None:
 )
 def test_parse_address(text: str, expected: tuple[str, int]) -> None:
     assert parse_address("k", text) == expected
+
+
+def test_admin_token_is_read_and_kept_out_of_repr(tmp_path: Path) -> None:
+    config = load({"admin": {"token": "a-long-enough-admin-token"}}, tmp_path)
+    assert config.admin.token == "a-long-enough-admin-token"
+    assert "a-long-enough-admin-token" not in repr(config)
+    assert not load({}, tmp_path).admin.token

@@ -1,8 +1,7 @@
 """Where the engine gets the configuration in force for a pool and app client.
 
 ``StaticPolicySource`` holds configurations loaded once (from the files named in
-``[policy]``); the admin RPCs of issue 4 will add a store-backed source with
-the same protocol.
+``[policy]``); ``policy/stored.py`` layers what the admin RPCs stored over it.
 """
 
 from __future__ import annotations
@@ -50,6 +49,21 @@ class StaticPolicySource:
         self._mode = mode
         self._pool_modes = dict(pool_modes or {})
         self._unconfigured = unconfigured
+
+    def configured(self, pool_id: str, client_id: str = "") -> RiskConfiguration | None:
+        """The file configuration of a pool (``client_id`` empty) or app client, if any."""
+        if client_id:
+            return self._clients.get((pool_id, client_id))
+        return self._pools.get(pool_id)
+
+    def mode_of(self, pool_id: str) -> AdvancedSecurityMode:
+        """The pool's mode: its override, else the one mode."""
+        return self._pool_modes.get(pool_id, self._mode)
+
+    @property
+    def unconfigured(self) -> EffectiveRiskConfiguration:
+        """What applies when neither the pool nor the client was ever configured."""
+        return self._unconfigured
 
     def effective(
         self, pool_id: str, client_id: str

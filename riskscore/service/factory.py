@@ -34,9 +34,11 @@ from riskscore.events.metrics import NullMetrics, ServiceMetrics
 from riskscore.events.recorder import AuthEventRecorder, EventNames
 from riskscore.policy.config import AdvancedSecurityMode, RiskConfiguration
 from riskscore.policy.source import StaticPolicySource
+from riskscore.policy.stored import RiskConfigStore, StoredPolicySource
 from riskscore.signals.base import SignalSettings, VelocitySettings
 from riskscore.stores.base import ProfileStore
 from riskscore.stores.memory import MemoryProfileStore
+from riskscore.stores.risk_configs import MemoryRiskConfigStore
 from riskscore.stores.sqlite import SqliteProfileStore
 
 
@@ -51,6 +53,7 @@ class Wiring:
     breach: Closeable | None
     events_root: Path
     reputation: DenyListReputation
+    policy: StoredPolicySource
 
     def close(self) -> None:
         """Flush and release everything, the event log last (it records the others' work)."""
@@ -188,6 +191,13 @@ def open_store(config: Config) -> ProfileStore:
     return SqliteProfileStore(config.store_path, durability=config.store.durability, window=window)
 
 
+def open_risk_configs(store: ProfileStore) -> RiskConfigStore:
+    """The admin RPCs' configuration store: in the SQLite profile file, or in memory."""
+    if isinstance(store, SqliteProfileStore):
+        return store.risk_configs()
+    return MemoryRiskConfigStore()
+
+
 def scorer_of(config: Config) -> StatisticalScorer:
     """The statistical scorer with the configured thresholds and window."""
     velocity = VelocitySettings(window_minutes=config.scoring.window_minutes)
@@ -213,9 +223,11 @@ def build_engine(
     """Wire the engine with the configured geo data, store and scorer."""
     clock = clock or SystemClock()
     metrics = metrics or NullMetrics()
-    policy = open_policy(config)
+    files = open_policy(config)
     geo = open_geo(config)
     store = open_store(config)
+    # Stored configurations (SetRiskConfiguration) override the [policy] files.
+    policy = StoredPolicySource(open_risk_configs(store), files)
     events = open_events(config, metrics)
     try:
         networks, reputation = open_lists(config, clock)
@@ -244,4 +256,5 @@ def build_engine(
         breach=breach,
         events_root=events_root(config),
         reputation=reputation,
+        policy=policy,
     )

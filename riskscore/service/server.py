@@ -1,4 +1,4 @@
-"""The gRPC server: RiskService, health, reflection, metrics; graceful stop."""
+"""The gRPC server: RiskService, RiskAdminService, health, reflection, metrics; graceful stop."""
 
 from __future__ import annotations
 
@@ -21,13 +21,16 @@ from riskscore.engine import Clock, SystemClock
 from riskscore.errors import ConfigError
 from riskscore.events.metrics import PrometheusMetrics
 from riskscore.events.reader import FileLogQuery
+from riskscore.service.admin import AdminServicer
+from riskscore.service.auth import BearerTokenInterceptor
 from riskscore.service.factory import Wiring, build_engine
 from riskscore.service.servicer import RiskServicer
-from riskscore.v1 import risk_pb2, risk_pb2_grpc
+from riskscore.v1 import admin_pb2, admin_pb2_grpc, risk_pb2, risk_pb2_grpc
 
 log = logging.getLogger(__name__)
 
 RISK_SERVICE = risk_pb2.DESCRIPTOR.services_by_name["RiskService"].full_name
+ADMIN_SERVICE = admin_pb2.DESCRIPTOR.services_by_name["RiskAdminService"].full_name
 PURGE_INTERVAL_SECONDS = 600.0
 
 
@@ -94,6 +97,7 @@ class RiskServer:
                 raise ConfigError("server.http_address", f"cannot bind: {exc}") from exc
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self._health.set(RISK_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        await self._health.set(ADMIN_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self._purger = asyncio.create_task(self._purge_forever())
         self._reloader = asyncio.create_task(self._reload_lists_forever(self._reload_seconds))
 
@@ -151,17 +155,25 @@ def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskSe
     wiring = build_engine(config, clock=clock, metrics=metrics)
     metrics.set_model_version(wiring.engine.model_version)
     try:
+        protected = [ADMIN_SERVICE]
+        if config.admin.protect_scoring:
+            protected.append(RISK_SERVICE)
         server = grpc.aio.server(
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],
+            interceptors=[BearerTokenInterceptor(config.admin.token, protected)],
         )
         risk_pb2_grpc.add_RiskServiceServicer_to_server(
             RiskServicer(wiring.engine, clock, metrics), server
+        )
+        admin_pb2_grpc.add_RiskAdminServiceServicer_to_server(
+            AdminServicer(wiring.engine, wiring.policy, clock, metrics), server
         )
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(
             (
                 RISK_SERVICE,
+                ADMIN_SERVICE,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Coroutine
 from typing import Any, Final, TypeVar
 
@@ -12,13 +10,11 @@ import grpc
 
 from riskscore.core.result import Decision, Reason, RiskLevel
 from riskscore.engine import Clock, RiskEngine, Verdict
-from riskscore.errors import RiskscoreError, StoreUnavailableError
 from riskscore.events.metrics import Metrics
-from riskscore.service.errors import rich_status
+from riskscore.service.guard import guard
 from riskscore.service.validation import attempt_from_request, outcome_from_request
 from riskscore.v1 import risk_pb2, risk_pb2_grpc
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _LEVELS: Final = {
@@ -34,7 +30,8 @@ _DECISIONS: Final = {
 }
 
 
-def _reason(r: Reason) -> risk_pb2.Reason:
+def score_reason(r: Reason) -> risk_pb2.Reason:
+    """The wire form of a reason."""
     return risk_pb2.Reason(code=r.code, message=r.message, weight=r.weight, evidence=r.evidence)
 
 
@@ -46,7 +43,7 @@ def score_response(verdict: Verdict) -> risk_pb2.ScoreResponse:
         risk_score=a.risk_score,
         risk_level=_LEVELS[a.risk_level],
         decision=_DECISIONS[verdict.decision],
-        reasons=[_reason(r) for r in a.reasons],
+        reasons=[score_reason(r) for r in a.reasons],
         compromised_credentials_detected=verdict.compromised_credentials,
         model_version=a.model_version,
     )
@@ -72,40 +69,7 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         context: grpc.aio.ServicerContext[Any, Any],
         work: Coroutine[Any, Any, T],
     ) -> T:
-        started = time.perf_counter()
-        code = "OK"
-        try:
-            # Honour the client's deadline: don't start work nobody will read.
-            remaining = context.time_remaining()
-            if remaining is not None and remaining <= 0:
-                work.close()
-                code = "DEADLINE_EXCEEDED"
-                self._metrics.observe_error(method, code)
-                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
-            try:
-                return await work
-            except RiskscoreError as exc:
-                status = rich_status(exc)
-                code = status.code.name
-                self._metrics.observe_error(method, code)
-                if isinstance(exc, StoreUnavailableError):
-                    self._metrics.observe_store_error(method)
-                if status.code is grpc.StatusCode.INTERNAL:
-                    log.exception("%s failed", method)
-                await context.abort(status.code, status.details, status.trailing_metadata)
-                raise
-            except asyncio.CancelledError:
-                code = "CANCELLED"
-                raise
-            except Exception:
-                code = "INTERNAL"
-                self._metrics.observe_error(method, code)
-                log.exception("%s failed", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-                raise
-        finally:
-            # Every call, whatever its outcome, is one observation.
-            self._metrics.observe_rpc(method, code, time.perf_counter() - started)
+        return await guard(self._metrics, method, context, work)
 
     async def Score(  # noqa: N802 (gRPC method name)
         self,

@@ -47,6 +47,7 @@ from riskscore.stores.base import (
 )
 from riskscore.stores.codec import from_micros, observation_from_json, observation_to_json
 from riskscore.stores.codec import to_micros as micros
+from riskscore.stores.risk_configs import SqliteRiskConfigStore
 from riskscore.stores.sqlite_writer import GroupCommitWriter, WriterStats
 
 __all__ = ["Durability", "SqliteProfileStore", "WriterStats"]
@@ -170,6 +171,15 @@ class SqliteProfileStore:
     def purge_attempts(self, created_before: datetime) -> int:
         """Forget attempts created before a time; returns how many."""
         return self._writer.submit(functools.partial(_purge, micros(created_before)))
+
+    def risk_configs(self) -> SqliteRiskConfigStore:
+        """The admin RPCs' RiskConfigStore in this file, sharing its writer and readers."""
+        return SqliteRiskConfigStore(self._writer, self._checked_reader)
+
+    def _checked_reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreUnavailableError("profile store is closed")
+        return self._reader()
 
     def close(self) -> None:
         """Commit what is queued, stop the writer and close every connection."""

@@ -17,12 +17,17 @@ __all__ = [
     "COUNT_FAILURE",
     "COUNT_WINDOW",
     "COUNT_WINDOW_MEMBER",
+    "DELETE_RISK_CONFIGURATION",
     "LAST_NETWORK_TYPE_COLUMN",
     "LOAD_ATTEMPT",
+    "LOAD_POOL_MODE",
+    "LOAD_RISK_CONFIGURATION",
     "PRUNE_WINDOW_COUNTS",
     "PRUNE_WINDOW_MEMBERS",
     "PURGE",
     "SAVE_ATTEMPT",
+    "SAVE_POOL_MODE",
+    "SAVE_RISK_CONFIGURATION",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SET_LAST_LOGIN",
@@ -37,8 +42,10 @@ __all__ = [
 Scope = Literal["user", "pool"]
 
 # 1: profiles and attempts; 2: adds the velocity windows; 3: adds the network
-# type of the last proven sign-in (users.last_network_type).
-SCHEMA_VERSION: Final = 3
+# type of the last proven sign-in (users.last_network_type); 4: adds the
+# RiskConfigurations and modes set through the admin RPCs (new tables only,
+# so SCHEMA's CREATE TABLE IF NOT EXISTS migrates older files in place).
+SCHEMA_VERSION: Final = 4
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -117,6 +124,17 @@ CREATE TABLE IF NOT EXISTS window_members (
     PRIMARY KEY (pool_id, kind, key, member)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS window_members_by_minute ON window_members (minute);
+CREATE TABLE IF NOT EXISTS risk_configurations (
+    pool_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    modified_us INTEGER,
+    PRIMARY KEY (pool_id, client_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pool_modes (
+    pool_id TEXT PRIMARY KEY,
+    mode TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS user_values (
     pool_id TEXT NOT NULL,
     username TEXT NOT NULL,
@@ -142,6 +160,19 @@ FROM attempts WHERE event_id = ?
 # TABLE IF NOT EXISTS leaves an existing users table as it was).
 LAST_NETWORK_TYPE_COLUMN: Final = "last_network_type"
 ADD_LAST_NETWORK_TYPE: Final = "ALTER TABLE users ADD COLUMN last_network_type TEXT"
+# RiskConfigurations ("" = the pool's) and pool modes (riskscore/stores/risk_configs.py).
+LOAD_RISK_CONFIGURATION: Final = (
+    "SELECT body, modified_us FROM risk_configurations WHERE pool_id = ? AND client_id = ?"
+)
+SAVE_RISK_CONFIGURATION: Final = (
+    "INSERT OR REPLACE INTO risk_configurations (pool_id, client_id, body, modified_us)"
+    " VALUES (?, ?, ?, ?)"
+)
+DELETE_RISK_CONFIGURATION: Final = (
+    "DELETE FROM risk_configurations WHERE pool_id = ? AND client_id = ?"
+)
+LOAD_POOL_MODE: Final = "SELECT mode FROM pool_modes WHERE pool_id = ?"
+SAVE_POOL_MODE: Final = "INSERT OR REPLACE INTO pool_modes (pool_id, mode) VALUES (?, ?)"
 SET_OUTCOME: Final = "UPDATE attempts SET outcome = ?, outcome_at_us = ? WHERE event_id = ?"
 PURGE: Final = "DELETE FROM attempts WHERE created_us < ?"
 

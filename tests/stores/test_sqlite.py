@@ -306,7 +306,7 @@ def test_a_newer_schema_is_refused(db: Path) -> None:
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(StoreUnavailableError, match="schema version 99, newer than version 3"):
+    with pytest.raises(StoreUnavailableError, match="schema version 99, newer than version 4"):
         SqliteProfileStore(db)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone() == (99,)
@@ -426,7 +426,7 @@ def test_a_version_2_file_gains_the_last_network_type(db: Path) -> None:
         store.close()
     conn = sqlite3.connect(db)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (4,)
         columns = [row[1] for row in conn.execute("PRAGMA table_info(users)")]
         assert columns.count("last_network_type") == 1
     finally:
