@@ -190,8 +190,9 @@ class RiskEngine:
             risk_level=assessment.risk_level,
             risk_score=assessment.risk_score,
             compromised=breach.found if breach is not None and breach.available else None,
+            mfa_configured=attempt.mfa_configured,
         )
-        # The auth server acts on the configured action; MFA availability is its to apply.
+        # With mfa_configured unknown this is the configured action, for the auth server to apply.
         policy = decide(inputs, config, mode)
         if policy.audit_only:
             assessment = replace(assessment, reasons=(_audit_reason(policy), *assessment.reasons))

@@ -45,3 +45,5 @@ class Attempt:
     device_key: str = ""
     rtt_ms: float | None = None
     http_headers: Mapping[str, str] = field(default_factory=dict)
+    # Whether the user has a second factor (None: the caller did not say).
+    mfa_configured: bool | None = None

@@ -132,6 +132,7 @@ def attempt_from_request(req: risk_pb2.ScoreRequest, now: datetime) -> Attempt:
         http_headers=_headers(dict(req.http_headers)),
         timestamp=_timestamp("timestamp", req.timestamp, now) if req.HasField("timestamp") else now,
         rtt_ms=rtt,
+        mfa_configured=req.mfa_configured if req.HasField("mfa_configured") else None,
     )
 
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17riskscore/v1/risk.proto\x12\x0criskscore.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x03\n\x0cScoreRequest\x12\x0f\n\x07pool_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12+\n\nevent_type\x18\x04 \x01(\x0e\x32\x17.riskscore.v1.EventType\x12\x12\n\nip_address\x18\x05 \x01(\t\x12\x12\n\nuser_agent\x18\x06 \x01(\t\x12\x12\n\ndevice_key\x18\x07 \x01(\t\x12\x41\n\x0chttp_headers\x18\x08 \x03(\x0b\x32+.riskscore.v1.ScoreRequest.HttpHeadersEntry\x12-\n\ttimestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rpassword_sha1\x18\n \x01(\t\x12\x13\n\x06rtt_ms\x18\x0b \x01(\x01H\x00\x88\x01\x01\x1a\x32\n\x10HttpHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07_rtt_ms\"\x9e\x01\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06weight\x18\x03 \x01(\x01\x12\x34\n\x08\x65vidence\x18\x04 \x03(\x0b\x32\".riskscore.v1.Reason.EvidenceEntry\x1a/\n\rEvidenceEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf4\x01\n\rScoreResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nrisk_score\x18\x02 \x01(\x01\x12+\n\nrisk_level\x18\x03 \x01(\x0e\x32\x17.riskscore.v1.RiskLevel\x12(\n\x08\x64\x65\x63ision\x18\x04 \x01(\x0e\x32\x16.riskscore.v1.Decision\x12%\n\x07reasons\x18\x05 \x03(\x0b\x32\x14.riskscore.v1.Reason\x12(\n compromised_credentials_detected\x18\x06 \x01(\x08\x12\x15\n\rmodel_version\x18\x07 \x01(\t\"y\n\x0eOutcomeRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12&\n\x07outcome\x18\x02 \x01(\x0e\x32\x15.riskscore.v1.Outcome\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x0fOutcomeResponse\x12\x18\n\x10\x61lready_recorded\x18\x01 \x01(\x08\x12\x17\n\x0fprofile_updated\x18\x02 \x01(\x08*k\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x0b\n\x07SIGN_IN\x10\x01\x12\x0b\n\x07SIGN_UP\x10\x02\x12\x13\n\x0fPASSWORD_CHANGE\x10\x03\x12\x13\n\x0f\x46ORGOT_PASSWORD\x10\x04*F\n\tRiskLevel\x12\x1a\n\x16RISK_LEVEL_UNSPECIFIED\x10\x00\x12\x07\n\x03LOW\x10\x01\x12\n\n\x06MEDIUM\x10\x02\x12\x08\n\x04HIGH\x10\x03*g\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\r\n\tNO_ACTION\x10\x01\x12\x15\n\x11MFA_IF_CONFIGURED\x10\x02\x12\x10\n\x0cMFA_REQUIRED\x10\x03\x12\t\n\x05\x42LOCK\x10\x04*e\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\r\n\tSUCCEEDED\x10\x01\x12\x13\n\x0f\x46\x41ILED_PASSWORD\x10\x02\x12\x0e\n\nFAILED_MFA\x10\x03\x12\r\n\tABANDONED\x10\x04\x32\x9d\x01\n\x0bRiskService\x12@\n\x05Score\x12\x1a.riskscore.v1.ScoreRequest\x1a\x1b.riskscore.v1.ScoreResponse\x12L\n\rReportOutcome\x12\x1c.riskscore.v1.OutcomeRequest\x1a\x1d.riskscore.v1.OutcomeResponseB.\n\x10\x64\x65v.riskscore.v1P\x01Z\x18riskscore/v1;riskscorev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17riskscore/v1/risk.proto\x12\x0criskscore.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xba\x03\n\x0cScoreRequest\x12\x0f\n\x07pool_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12+\n\nevent_type\x18\x04 \x01(\x0e\x32\x17.riskscore.v1.EventType\x12\x12\n\nip_address\x18\x05 \x01(\t\x12\x12\n\nuser_agent\x18\x06 \x01(\t\x12\x12\n\ndevice_key\x18\x07 \x01(\t\x12\x41\n\x0chttp_headers\x18\x08 \x03(\x0b\x32+.riskscore.v1.ScoreRequest.HttpHeadersEntry\x12-\n\ttimestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rpassword_sha1\x18\n \x01(\t\x12\x13\n\x06rtt_ms\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\x1b\n\x0emfa_configured\x18\x0c \x01(\x08H\x01\x88\x01\x01\x1a\x32\n\x10HttpHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07_rtt_msB\x11\n\x0f_mfa_configured\"\x9e\x01\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06weight\x18\x03 \x01(\x01\x12\x34\n\x08\x65vidence\x18\x04 \x03(\x0b\x32\".riskscore.v1.Reason.EvidenceEntry\x1a/\n\rEvidenceEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf4\x01\n\rScoreResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nrisk_score\x18\x02 \x01(\x01\x12+\n\nrisk_level\x18\x03 \x01(\x0e\x32\x17.riskscore.v1.RiskLevel\x12(\n\x08\x64\x65\x63ision\x18\x04 \x01(\x0e\x32\x16.riskscore.v1.Decision\x12%\n\x07reasons\x18\x05 \x03(\x0b\x32\x14.riskscore.v1.Reason\x12(\n compromised_credentials_detected\x18\x06 \x01(\x08\x12\x15\n\rmodel_version\x18\x07 \x01(\t\"y\n\x0eOutcomeRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12&\n\x07outcome\x18\x02 \x01(\x0e\x32\x15.riskscore.v1.Outcome\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x0fOutcomeResponse\x12\x18\n\x10\x61lready_recorded\x18\x01 \x01(\x08\x12\x17\n\x0fprofile_updated\x18\x02 \x01(\x08*k\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x0b\n\x07SIGN_IN\x10\x01\x12\x0b\n\x07SIGN_UP\x10\x02\x12\x13\n\x0fPASSWORD_CHANGE\x10\x03\x12\x13\n\x0f\x46ORGOT_PASSWORD\x10\x04*F\n\tRiskLevel\x12\x1a\n\x16RISK_LEVEL_UNSPECIFIED\x10\x00\x12\x07\n\x03LOW\x10\x01\x12\n\n\x06MEDIUM\x10\x02\x12\x08\n\x04HIGH\x10\x03*g\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\r\n\tNO_ACTION\x10\x01\x12\x15\n\x11MFA_IF_CONFIGURED\x10\x02\x12\x10\n\x0cMFA_REQUIRED\x10\x03\x12\t\n\x05\x42LOCK\x10\x04*e\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\r\n\tSUCCEEDED\x10\x01\x12\x13\n\x0f\x46\x41ILED_PASSWORD\x10\x02\x12\x0e\n\nFAILED_MFA\x10\x03\x12\r\n\tABANDONED\x10\x04\x32\x9d\x01\n\x0bRiskService\x12@\n\x05Score\x12\x1a.riskscore.v1.ScoreRequest\x1a\x1b.riskscore.v1.ScoreResponse\x12L\n\rReportOutcome\x12\x1c.riskscore.v1.OutcomeRequest\x1a\x1d.riskscore.v1.OutcomeResponseB.\n\x10\x64\x65v.riskscore.v1P\x01Z\x18riskscore/v1;riskscorev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,28 +37,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCOREREQUEST_HTTPHEADERSENTRY']._serialized_options = b'8\001'
   _globals['_REASON_EVIDENCEENTRY']._loaded_options = None
   _globals['_REASON_EVIDENCEENTRY']._serialized_options = b'8\001'
-  _globals['_EVENTTYPE']._serialized_start=1072
-  _globals['_EVENTTYPE']._serialized_end=1179
-  _globals['_RISKLEVEL']._serialized_start=1181
-  _globals['_RISKLEVEL']._serialized_end=1251
-  _globals['_DECISION']._serialized_start=1253
-  _globals['_DECISION']._serialized_end=1356
-  _globals['_OUTCOME']._serialized_start=1358
-  _globals['_OUTCOME']._serialized_end=1459
+  _globals['_EVENTTYPE']._serialized_start=1120
+  _globals['_EVENTTYPE']._serialized_end=1227
+  _globals['_RISKLEVEL']._serialized_start=1229
+  _globals['_RISKLEVEL']._serialized_end=1299
+  _globals['_DECISION']._serialized_start=1301
+  _globals['_DECISION']._serialized_end=1404
+  _globals['_OUTCOME']._serialized_start=1406
+  _globals['_OUTCOME']._serialized_end=1507
   _globals['_SCOREREQUEST']._serialized_start=75
-  _globals['_SCOREREQUEST']._serialized_end=469
-  _globals['_SCOREREQUEST_HTTPHEADERSENTRY']._serialized_start=408
-  _globals['_SCOREREQUEST_HTTPHEADERSENTRY']._serialized_end=458
-  _globals['_REASON']._serialized_start=472
-  _globals['_REASON']._serialized_end=630
-  _globals['_REASON_EVIDENCEENTRY']._serialized_start=583
-  _globals['_REASON_EVIDENCEENTRY']._serialized_end=630
-  _globals['_SCORERESPONSE']._serialized_start=633
-  _globals['_SCORERESPONSE']._serialized_end=877
-  _globals['_OUTCOMEREQUEST']._serialized_start=879
-  _globals['_OUTCOMEREQUEST']._serialized_end=1000
-  _globals['_OUTCOMERESPONSE']._serialized_start=1002
-  _globals['_OUTCOMERESPONSE']._serialized_end=1070
-  _globals['_RISKSERVICE']._serialized_start=1462
-  _globals['_RISKSERVICE']._serialized_end=1619
+  _globals['_SCOREREQUEST']._serialized_end=517
+  _globals['_SCOREREQUEST_HTTPHEADERSENTRY']._serialized_start=437
+  _globals['_SCOREREQUEST_HTTPHEADERSENTRY']._serialized_end=487
+  _globals['_REASON']._serialized_start=520
+  _globals['_REASON']._serialized_end=678
+  _globals['_REASON_EVIDENCEENTRY']._serialized_start=631
+  _globals['_REASON_EVIDENCEENTRY']._serialized_end=678
+  _globals['_SCORERESPONSE']._serialized_start=681
+  _globals['_SCORERESPONSE']._serialized_end=925
+  _globals['_OUTCOMEREQUEST']._serialized_start=927
+  _globals['_OUTCOMEREQUEST']._serialized_end=1048
+  _globals['_OUTCOMERESPONSE']._serialized_start=1050
+  _globals['_OUTCOMERESPONSE']._serialized_end=1118
+  _globals['_RISKSERVICE']._serialized_start=1510
+  _globals['_RISKSERVICE']._serialized_end=1667
 # @@protoc_insertion_point(module_scope)

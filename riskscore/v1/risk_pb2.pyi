@@ -174,6 +174,7 @@ class ScoreRequest(_message.Message):
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     PASSWORD_SHA1_FIELD_NUMBER: _builtins.int
     RTT_MS_FIELD_NUMBER: _builtins.int
+    MFA_CONFIGURED_FIELD_NUMBER: _builtins.int
     pool_id: _builtins.str
     """User pool the user belongs to, e.g. "eu-west-1_AbCdEf123".
     Required; 1..55 characters of [A-Za-z0-9_-].
@@ -208,6 +209,12 @@ class ScoreRequest(_message.Message):
     """Round-trip time to the client in milliseconds, when the auth server
     measured it. Optional; 0 < rtt_ms <= 600000.
     """
+    mfa_configured: _builtins.bool
+    """Whether the user has a second factor the pool can challenge with. When
+    set, the decision already applies it as Cognito does (MFA_REQUIRED
+    without MFA -> BLOCK; MFA_IF_CONFIGURED without MFA -> NO_ACTION); when
+    absent, the configured action is returned for the auth server to apply.
+    """
     @_builtins.property
     def http_headers(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Other request headers (lower-case names suggested). Optional; at most
@@ -235,13 +242,19 @@ class ScoreRequest(_message.Message):
         timestamp: _timestamp_pb2.Timestamp | None = ...,
         password_sha1: _builtins.str = ...,
         rtt_ms: _builtins.float | None = ...,
+        mfa_configured: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_rtt_ms", b"_rtt_ms", "rtt_ms", b"rtt_ms", "timestamp", b"timestamp"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_mfa_configured", b"_mfa_configured", "_rtt_ms", b"_rtt_ms", "mfa_configured", b"mfa_configured", "rtt_ms", b"rtt_ms", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_rtt_ms", b"_rtt_ms", "client_id", b"client_id", "device_key", b"device_key", "event_type", b"event_type", "http_headers", b"http_headers", "ip_address", b"ip_address", "password_sha1", b"password_sha1", "pool_id", b"pool_id", "rtt_ms", b"rtt_ms", "timestamp", b"timestamp", "user_agent", b"user_agent", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_mfa_configured", b"_mfa_configured", "_rtt_ms", b"_rtt_ms", "client_id", b"client_id", "device_key", b"device_key", "event_type", b"event_type", "http_headers", b"http_headers", "ip_address", b"ip_address", "mfa_configured", b"mfa_configured", "password_sha1", b"password_sha1", "pool_id", b"pool_id", "rtt_ms", b"rtt_ms", "timestamp", b"timestamp", "user_agent", b"user_agent", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__mfa_configured: _TypeAlias = _typing.Literal["mfa_configured"]  # noqa: Y015
+    _WhichOneofArgType__mfa_configured: _TypeAlias = _typing.Literal["_mfa_configured", b"_mfa_configured"]  # noqa: Y015
     _WhichOneofReturnType__rtt_ms: _TypeAlias = _typing.Literal["rtt_ms"]  # noqa: Y015
     _WhichOneofArgType__rtt_ms: _TypeAlias = _typing.Literal["_rtt_ms", b"_rtt_ms"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__mfa_configured) -> _WhichOneofReturnType__mfa_configured | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__rtt_ms) -> _WhichOneofReturnType__rtt_ms | None: ...
 
 Global___ScoreRequest: _TypeAlias = ScoreRequest  # noqa: Y015
