@@ -1,0 +1,106 @@
+"""SIGKILL under load: every acknowledged notification is on disk, none torn mid-file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from riskscore.core.result import Decision
+from riskscore.notify.outbox import FileOutbox, read_outbox
+from riskscore.notify.templates import RenderedEmail
+
+CHILD = textwrap.dedent(
+    """
+    import sys, threading, time
+    from pathlib import Path
+    from riskscore.core.result import Decision
+    from riskscore.notify.outbox import FileOutbox
+    from riskscore.notify.templates import RenderedEmail
+
+    outbox = FileOutbox(Path(sys.argv[1]), durability="fsync")
+    lock = threading.Lock()
+
+    def work(t):
+        for i in range(1_000_000):
+            event_id = f"t{t}-{i}"
+            email = RenderedEmail(
+                kind="BlockEmail", decision=Decision.BLOCK, pool_id="p_1", username="u",
+                event_id=event_id, from_address=None, reply_to=None, subject="s",
+                html_body="<p>" + "x" * (i % 500) + "</p>", text_body="y" * (i % 700),
+            )
+            record = outbox.enqueue(email, to=None)
+            if i % 3 == 0:
+                outbox.mark_sent(record.id)
+            with lock:
+                sys.stdout.write(event_id + "\\n")
+                sys.stdout.flush()
+
+    for t in range(4):
+        threading.Thread(target=work, args=(t,), daemon=True).start()
+    time.sleep(60)
+    """
+)
+
+
+def test_sigkill_loses_no_acknowledged_notification(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+        text=True,
+    )
+    acked: list[str] = []
+    assert child.stdout is not None
+    try:
+        deadline = time.monotonic() + 20
+        while len(acked) < 600 and time.monotonic() < deadline:
+            line = child.stdout.readline()
+            if not line:
+                break
+            acked.append(line.strip())
+        os.kill(child.pid, signal.SIGKILL)
+        acked.extend(line.strip() for line in child.stdout)
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+    assert len(acked) >= 600, "child did not get going"
+    assert child.returncode == -signal.SIGKILL
+
+    records = read_outbox(path)
+    stored = [r.event_id for r in records]
+    assert len(stored) == len(set(stored)), "a notification was stored twice"
+    missing = set(acked) - set(stored)
+    assert not missing, f"{len(missing)} acknowledged notifications lost"
+
+    # Only the last line may be torn.
+    lines = path.read_bytes().split(b"\n")
+    assert all(json.loads(line) for line in lines[:-1])
+
+    with FileOutbox(path, new_id=lambda: "after") as outbox:
+        pending = {r.id for r in outbox.pending()}
+        outbox.enqueue(_email(), to=None)
+    assert read_outbox(path)[-1].id == "after"
+    assert pending <= {r.id for r in records}
+
+
+def _email() -> RenderedEmail:
+    return RenderedEmail(
+        kind="NoActionEmail",
+        decision=Decision.NO_ACTION,
+        pool_id="p_1",
+        username="u",
+        event_id="after",
+        from_address=None,
+        reply_to=None,
+        subject="s",
+        html_body="<p>after</p>",
+        text_body="after!",
+    )
