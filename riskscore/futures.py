@@ -66,3 +66,23 @@ def then(first: Future[T], step: Callable[[T], Future[U]]) -> Future[T]:
 
     first.add_done_callback(after_first)
     return out
+
+
+def flatten(outer: Future[Future[T]]) -> Future[T]:
+    """The inner future's outcome, once the outer one has produced it."""
+    out: Future[T] = Future()
+
+    def inner_done(inner: Future[T]) -> None:
+        if (exc := inner.exception()) is not None:
+            out.set_exception(exc)
+        else:
+            out.set_result(inner.result())
+
+    def outer_done(f: Future[Future[T]]) -> None:
+        if (exc := f.exception()) is not None:
+            out.set_exception(exc)
+        else:
+            f.result().add_done_callback(inner_done)
+
+    outer.add_done_callback(outer_done)
+    return out

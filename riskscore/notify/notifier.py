@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 from riskscore.core.result import Decision
 from riskscore.errors import RiskscoreError
 from riskscore.events.recorder import EventNames, EventSink
 from riskscore.events.records import notification_record, to_message
-from riskscore.futures import done
+from riskscore.futures import done, flatten
 from riskscore.notify.outbox import Outbox
 from riskscore.notify.templates import NotificationContext, render_notification
 from riskscore.notify.tokens import FeedbackTokens
@@ -48,6 +48,26 @@ class Notifier:
         self._names = names
         self._base_url = feedback_base_url
         self._now = now
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="riskscore-notify")
+
+    def submit(
+        self,
+        record: AttemptRecord,
+        decision: Decision,
+        config: NotifyConfiguration | None,
+        *,
+        device_name: str | None = None,
+        to: str | None = None,
+    ) -> Future[None]:
+        """``notify`` on the notifier's own thread: the outbox's fsync never blocks the caller."""
+        outer = self._executor.submit(
+            self.notify, record, decision, config, device_name=device_name, to=to
+        )
+        return flatten(outer)
+
+    def close(self) -> None:
+        """Finish queued notifications."""
+        self._executor.shutdown(wait=True)
 
     def notify(
         self,

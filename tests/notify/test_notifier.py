@@ -67,3 +67,12 @@ def test_a_failed_queue_is_a_user_notification_error_and_not_a_failure() -> None
     assert record_json["logLevel"] == "ERROR"
     assert "e-2" in record_json["message"]["details"]
     assert "token" not in record_json["message"]["details"]
+
+
+def test_submit_runs_off_the_callers_thread_and_close_finishes_it() -> None:
+    outbox, sink = MemoryOutbox(), Sink()
+    n = notifier(outbox, sink)
+    record = make_record("e-3", make_obs(), pool="eu-north-1_P", user="ann")
+    n.submit(record, Decision.NO_ACTION, None).result(timeout=10)
+    n.close()
+    assert [r.event_id for r in outbox.pending()] == ["e-3"]
