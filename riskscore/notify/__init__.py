@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from riskscore.notify.notifier import Notifier
 from riskscore.notify.outbox import (
     Durability,
     FileOutbox,
@@ -45,6 +46,7 @@ __all__ = [
     "InvalidFeedbackTokenError",
     "MemoryOutbox",
     "NotificationContext",
+    "Notifier",
     "Outbox",
     "OutboxError",
     "OutboxRecord",

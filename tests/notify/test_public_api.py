@@ -8,6 +8,7 @@ import riskscore.notify as notify
 def test_all_is_complete_and_sorted() -> None:
     public = {n for n in vars(notify) if not n.startswith("_")} - {
         "annotations",
+        "notifier",
         "outbox",
         "templates",
         "tokens",
