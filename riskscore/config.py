@@ -94,9 +94,14 @@ class StoreConfig:
     # None: <data_dir>/profiles.sqlite3
     path: Path | None = None
     durability: Durability = "fsync"
+    # How long the auth event history (ListAuthEvents) and the attacker marks of
+    # Invalid feedback are kept; Cognito keeps auth events for two years.
+    auth_event_retention_days: int = 731
 
     def validate(self) -> None:
         """Raise ConfigError on the first bad key."""
+        if not 1 <= self.auth_event_retention_days <= 36500:
+            raise ConfigError("store.auth_event_retention_days", "must be between 1 and 36500")
         if self.backend not in ("sqlite", "memory"):
             raise ConfigError("store.backend", "must be 'sqlite' or 'memory'")
         if self.durability not in ("fsync", "flush", "none"):
@@ -257,6 +262,8 @@ class ScoringConfig:
     outcome_window_seconds: float = 86400.0
     # The sliding window of the velocity signals (brute force, spray, stuffing).
     window_minutes: int = 10
+    # A pool-level Invalid feedback mark's weight halves every this many days.
+    feedback_half_life_days: float = 30.0
 
     def thresholds(self) -> LevelThresholds:
         """The level thresholds (validated on construction)."""
@@ -269,6 +276,8 @@ class ScoringConfig:
             raise ConfigError("scoring.outcome_window_seconds", "must be positive")
         if not 1 <= self.window_minutes <= 1440:
             raise ConfigError("scoring.window_minutes", "must be between 1 and 1440")
+        if not 0 < self.feedback_half_life_days <= 36500:
+            raise ConfigError("scoring.feedback_half_life_days", "must be in (0, 36500]")
         if self.outcome_window_seconds < 60 * self.window_minutes:
             raise ConfigError(
                 "scoring.outcome_window_seconds",

@@ -29,7 +29,16 @@ from riskscore.futures import both, done, then
 from riskscore.policy.config import AdvancedSecurityMode
 from riskscore.policy.decide import PolicyDecision, PolicyInputs, decide
 from riskscore.policy.source import PolicySource, StaticPolicySource
-from riskscore.stores.base import AttemptRecord, OutcomeResult, ProfileStore
+from riskscore.stores.base import (
+    DEFAULT_HISTORY_RETENTION,
+    AttemptRecord,
+    Feedback,
+    FeedbackResult,
+    FeedbackValue,
+    HistoryPage,
+    OutcomeResult,
+    ProfileStore,
+)
 
 # Cognito checks credentials on these events by default (EventFilter absent = all).
 DEFAULT_BREACH_EVENTS: frozenset[EventType] = frozenset(
@@ -118,6 +127,7 @@ class RiskEngine:
         breach: BreachCorpus | None = None,
         breach_events: frozenset[EventType] = DEFAULT_BREACH_EVENTS,
         policy: PolicySource | None = None,
+        history_retention: timedelta = DEFAULT_HISTORY_RETENTION,
     ) -> None:
         self._enricher = enricher
         self._store = store
@@ -126,6 +136,7 @@ class RiskEngine:
         self._metrics = metrics or NullMetrics()
         self._event_ids = event_ids
         self.outcome_window = outcome_window
+        self.history_retention = history_retention
         self._events = events or AuthEventRecorder(NullEventSink(), EventNames(), self._clock.now)
         self._breach = breach
         self._breach_events = breach_events
@@ -161,6 +172,7 @@ class RiskEngine:
             risk_score=assessment.risk_score,
             risk_level=assessment.risk_level,
             decision=decision,
+            compromised=explained.compromised,
         )
         verdict = Verdict(record.event_id, assessment, decision, explained.compromised)
         return Scored(verdict, record, started, attempt.client_id, explained.policy.rule)
@@ -273,8 +285,36 @@ class RiskEngine:
         return self.submit_outcome(event_id, outcome, at).result()
 
     def purge_expired(self) -> int:
-        """Forget attempts whose outcome window has passed."""
-        return self._store.purge_attempts(self._clock.now() - self.outcome_window)
+        """Forget attempts whose outcome window has passed, and history past its retention.
+
+        Returns how many attempts were forgotten.
+        """
+        now = self._clock.now()
+        self._store.purge_auth_events(now - self.history_retention)
+        return self._store.purge_attempts(now - self.outcome_window)
+
+    def list_auth_events(
+        self, pool_id: str, username: str, limit: int, before: tuple[datetime, str] | None
+    ) -> HistoryPage:
+        """A page of the user's auth event history, newest first."""
+        return self._store.list_auth_events(pool_id, username, limit, before)
+
+    def submit_feedback(
+        self, pool_id: str, username: str, event_id: str, value: FeedbackValue, provider: str
+    ) -> Future[FeedbackResult]:
+        """Record feedback on an event (durable once resolved) and log it.
+
+        Valid teaches the profile with the attempt (once); Invalid marks its
+        IP, ASN and device as the attacker's (signals/feedback.py reads them).
+        Repeating an event's current value changes and logs nothing.
+        """
+        feedback = Feedback(value, provider, self._clock.now())
+        stored = self._store.submit_feedback(pool_id, username, event_id, feedback)
+
+        def log(result: FeedbackResult) -> Future[None]:
+            return self._events.feedback(result.event) if result.changed else done(None)
+
+        return then(stored, log)
 
 
 def _audit_reason(policy: PolicyDecision) -> Reason:

@@ -56,6 +56,8 @@ def test_values_are_read(tmp_path: Path) -> None:
         ({"server": {"tls_cert": "/nonexistent.pem"}}, "server.tls_cert"),
         ({"store": {"backend": "oracle"}}, "store.backend"),
         ({"store": {"durability": "maybe"}}, "store.durability"),
+        ({"store": {"auth_event_retention_days": 0}}, "store.auth_event_retention_days"),
+        ({"scoring": {"feedback_half_life_days": 0}}, "scoring.feedback_half_life_days"),
         ({"scoring": {"medium": 0.9, "high": 0.5}}, "scoring.medium"),
         ({"scoring": {"midpoint": -1}}, "scoring.midpoint"),
         ({"scoring": {"midpoint": True}}, "scoring.midpoint"),

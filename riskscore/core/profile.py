@@ -52,6 +52,22 @@ class LastLogin:
 
 
 @dataclass(frozen=True, slots=True)
+class AttackerMark:
+    """Invalid feedback on an earlier attempt that shares one of this attempt's values.
+
+    ``scope`` "user": that user called the attempt not theirs (kinds ip, asn,
+    device); "pool": some user of the pool did (kinds ip, asn), ``reports``
+    times, the latest at ``reported_at``.
+    """
+
+    scope: str
+    kind: str
+    value: str
+    reported_at: datetime
+    reports: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class ProfileSnapshot:
     """What the store knows that bears on one attempt."""
 
@@ -63,6 +79,8 @@ class ProfileSnapshot:
     window: WindowCounts = field(default_factory=WindowCounts)
     # The user's proven sign-ins per UTC hour (24 counts; empty without history).
     user_hours: tuple[int, ...] = ()
+    # Invalid feedback matching this attempt's IP, ASN or device (point lookups only).
+    attacker_marks: tuple[AttackerMark, ...] = ()
 
 
 def hours_histogram(counts: Iterable[tuple[str, int]]) -> tuple[int, ...]:

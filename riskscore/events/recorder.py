@@ -1,5 +1,6 @@
 """Turns what the engine does into auth events in the log: one record per scored
-attempt (eventResponse InProgress) and one per reported outcome (Pass / Fail).
+attempt (eventResponse InProgress), one per reported outcome (Pass / Fail) and
+one per feedback (the event's response so far, with eventFeedback*).
 
 The engine waits for these futures, so a Score answer means its event is as
 durable as the log's ``durability`` setting says.
@@ -15,9 +16,15 @@ from typing import Protocol
 
 from riskscore.core.attempt import Outcome
 from riskscore.core.result import Assessment
-from riskscore.events.records import Context, activity_record, outcome_record, to_message
+from riskscore.events.records import (
+    Context,
+    activity_record,
+    default_challenges,
+    outcome_record,
+    to_message,
+)
 from riskscore.futures import done
-from riskscore.stores.base import AttemptRecord
+from riskscore.stores.base import AttemptRecord, AuthEvent
 
 
 class EventSink(Protocol):
@@ -101,4 +108,30 @@ class AuthEventRecorder:
         )
         return self._sink.submit(
             self._names.activity(record.pool_id), self._names.stream, _ms(now), to_message(event)
+        )
+
+    def feedback(self, event: AuthEvent) -> Future[None]:
+        """The record of feedback on an event: its current response, eventFeedback* filled."""
+        record = event.record
+        place = record.observation.place
+        outcome = record.outcome
+        context = Context(
+            city=place.city,
+            country=place.country,
+            compromised_credentials=record.compromised,
+            feedback=event.feedback,
+        )
+        if outcome is None:
+            built = activity_record(record, now=self._now(), context=context)
+        else:
+            built = outcome_record(
+                record,
+                outcome,
+                now=self._now(),
+                challenges=default_challenges(outcome),
+                context=context,
+            )
+        at = event.feedback.date if event.feedback is not None else self._now()
+        return self._sink.submit(
+            self._names.activity(record.pool_id), self._names.stream, _ms(at), to_message(built)
         )

@@ -22,7 +22,9 @@ from riskscore.core import features as f
 from riskscore.core.attempt import EventType, Outcome
 from riskscore.core.result import Decision, Reason
 from riskscore.errors import RiskscoreError
-from riskscore.stores.base import AttemptRecord
+
+# Feedback is the history's own value (AdminUpdateAuthEventFeedback), re-exported here.
+from riskscore.stores.base import AttemptRecord, Feedback
 
 __all__ = [
     "ActivityMessage",
@@ -36,6 +38,7 @@ __all__ = [
     "SecretInRecordError",
     "activity_record",
     "cognito_date",
+    "default_challenges",
     "ensure_no_secrets",
     "notification_record",
     "outcome_record",
@@ -173,15 +176,6 @@ class NotificationRecord(TypedDict):
 
 
 @dataclass(frozen=True, slots=True)
-class Feedback:
-    """Feedback on an event (AdminUpdateAuthEventFeedback)."""
-
-    value: Literal["Valid", "Invalid"]
-    provider: str
-    date: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Context:
     """Facts about an attempt that its AttemptRecord does not hold."""
 
@@ -280,7 +274,7 @@ def outcome_record(
     ABANDONED counts as Fail: the attempt never proved the user.
     """
     if challenges is None:
-        challenges = _default_challenges(outcome)
+        challenges = default_challenges(outcome)
     out = activity_record(
         record,
         now=now,
@@ -371,7 +365,8 @@ def _reason(reason: Reason) -> ReasonJson:
     }
 
 
-def _default_challenges(outcome: Outcome) -> list[Challenge]:
+def default_challenges(outcome: Outcome) -> list[Challenge]:
+    """The challenges an outcome implies (AdminListUserAuthEvents' ChallengeResponses)."""
     if outcome is Outcome.SUCCEEDED:
         return [{"challengeName": "Password", "challengeResponse": "Success"}]
     if outcome is Outcome.FAILED_PASSWORD:

@@ -1,4 +1,5 @@
-"""The RiskAdminService servicer: Cognito's Set/DescribeRiskConfiguration and ExplainDecision.
+"""The RiskAdminService servicer: Cognito's Set/DescribeRiskConfiguration, ExplainDecision,
+and the auth event history with its feedback (service/history.py).
 
 Access control is not here: ``service/auth.py``'s interceptor refuses calls
 without the admin token before they reach this servicer.
@@ -17,10 +18,12 @@ from google.protobuf import timestamp_pb2
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.engine import Clock, Explanation, RiskEngine
 from riskscore.errors import InvalidArgumentError
+from riskscore.events.history import auth_event_json
 from riskscore.events.metrics import Metrics
 from riskscore.policy.config import AdvancedSecurityMode, RiskConfiguration
 from riskscore.policy.stored import StoredPolicySource
 from riskscore.service.guard import guard
+from riskscore.service.history import feedback_request, history_query, history_response
 from riskscore.service.servicer import score_reason
 from riskscore.service.validation import attempt_from_request
 from riskscore.v1 import admin_pb2, admin_pb2_grpc, risk_pb2
@@ -195,3 +198,45 @@ class AdminServicer(admin_pb2_grpc.RiskAdminServiceServicer):
             return explain_response(explained, self._engine.model_version)
 
         return await guard(self._metrics, "ExplainDecision", context, work())
+
+    async def ListAuthEvents(  # noqa: N802 (gRPC method name)
+        self,
+        request: admin_pb2.ListAuthEventsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> admin_pb2.ListAuthEventsResponse:
+        """A page of the user's auth events, newest first."""
+
+        async def work() -> admin_pb2.ListAuthEventsResponse:
+            query = history_query(request)
+            page = await asyncio.to_thread(
+                self._engine.list_auth_events,
+                query.pool_id,
+                query.username,
+                query.limit,
+                query.before,
+            )
+            return history_response(query, page)
+
+        return await guard(self._metrics, "ListAuthEvents", context, work())
+
+    async def UpdateAuthEventFeedback(  # noqa: N802 (gRPC method name)
+        self,
+        request: admin_pb2.UpdateAuthEventFeedbackRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> admin_pb2.UpdateAuthEventFeedbackResponse:
+        """Record Valid / Invalid feedback on an event; answer once durable."""
+
+        async def work() -> admin_pb2.UpdateAuthEventFeedbackResponse:
+            fb = feedback_request(request)
+            result = await asyncio.wrap_future(
+                self._engine.submit_feedback(
+                    fb.pool_id, fb.username, fb.event_id, fb.value, fb.provider
+                )
+            )
+            return admin_pb2.UpdateAuthEventFeedbackResponse(
+                auth_event_json=json.dumps(auth_event_json(result.event)),
+                changed=result.changed,
+                profile_updated=result.profile_updated,
+            )
+
+        return await guard(self._metrics, "UpdateAuthEventFeedback", context, work())

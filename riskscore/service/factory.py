@@ -35,7 +35,7 @@ from riskscore.events.recorder import AuthEventRecorder, EventNames
 from riskscore.policy.config import AdvancedSecurityMode, RiskConfiguration
 from riskscore.policy.source import StaticPolicySource
 from riskscore.policy.stored import RiskConfigStore, StoredPolicySource
-from riskscore.signals.base import SignalSettings, VelocitySettings
+from riskscore.signals.base import FeedbackSettings, SignalSettings, VelocitySettings
 from riskscore.stores.base import ProfileStore
 from riskscore.stores.memory import MemoryProfileStore
 from riskscore.stores.risk_configs import MemoryRiskConfigStore
@@ -201,7 +201,11 @@ def open_risk_configs(store: ProfileStore) -> RiskConfigStore:
 def scorer_of(config: Config) -> StatisticalScorer:
     """The statistical scorer with the configured thresholds and window."""
     velocity = VelocitySettings(window_minutes=config.scoring.window_minutes)
-    return StatisticalScorer(config.scoring.thresholds(), signals=SignalSettings(velocity=velocity))
+    feedback = FeedbackSettings(half_life_days=config.scoring.feedback_half_life_days)
+    return StatisticalScorer(
+        config.scoring.thresholds(),
+        signals=SignalSettings(velocity=velocity, feedback=feedback),
+    )
 
 
 def open_geo(config: Config) -> GeoLookup:
@@ -243,6 +247,7 @@ def build_engine(
         clock=clock,
         metrics=metrics,
         outcome_window=timedelta(seconds=config.scoring.outcome_window_seconds),
+        history_retention=timedelta(days=config.store.auth_event_retention_days),
         events=AuthEventRecorder(events, event_names(config), clock.now),
         breach=breach,
         breach_events=frozenset(EventType(e) for e in config.breach.events),

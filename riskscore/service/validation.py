@@ -60,6 +60,24 @@ def _text(field: str, value: str, limit: int, *, required: bool) -> str:
     return value
 
 
+def pool_id_of(field: str, value: str) -> str:
+    """A required pool id, as Score accepts it (so every scored pool can be named)."""
+    pool_id = _text(field, value, MAX_POOL_ID, required=True)
+    if not _POOL_ID.fullmatch(pool_id):
+        raise InvalidArgumentError(field, "may only contain letters, digits, '_' and '-'")
+    return pool_id
+
+
+def username_of(field: str, value: str) -> str:
+    """A required username, as Score accepts it."""
+    return _text(field, value, MAX_USERNAME, required=True)
+
+
+def text_of(field: str, value: str, limit: int, *, required: bool) -> str:
+    """A printable string of at most ``limit`` characters."""
+    return _text(field, value, limit, required=required)
+
+
 def canonical_ip(field: str, text: str) -> str:
     """Canonical text of an IP address; an IPv4-mapped IPv6 address becomes IPv4."""
     if not text:
@@ -105,9 +123,7 @@ def _headers(raw: dict[str, str]) -> dict[str, str]:
 
 def attempt_from_request(req: risk_pb2.ScoreRequest, now: datetime) -> Attempt:
     """Validate a ScoreRequest; raises InvalidArgumentError naming the field."""
-    pool_id = _text("pool_id", req.pool_id, MAX_POOL_ID, required=True)
-    if not _POOL_ID.fullmatch(pool_id):
-        raise InvalidArgumentError("pool_id", "may only contain letters, digits, '_' and '-'")
+    pool_id = pool_id_of("pool_id", req.pool_id)
     event_type = _EVENT_TYPES.get(req.event_type)
     if event_type is None:
         raise InvalidArgumentError(

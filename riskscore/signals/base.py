@@ -87,6 +87,19 @@ class HourSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedbackSettings:
+    """FEEDBACK_ATTACKER_MATCH: Invalid feedback on an attempt with the same IP, ASN or device."""
+
+    # ln(20): the user said an attempt from here was not them.
+    user_log_factor: float = 2.995732273553991
+    # ln(8) for an IP, ln(2) for a whole network, someone else in the pool reported.
+    pool_ip_log_factor: float = 2.0794415416798357
+    pool_asn_log_factor: float = 0.6931471805599453
+    # A pool-level report's weight halves every this many days.
+    half_life_days: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class SignalSettings:
     """Every signal's settings, with named defaults."""
 
@@ -94,6 +107,7 @@ class SignalSettings:
     velocity: VelocitySettings = field(default_factory=VelocitySettings)
     hours: HourSettings = field(default_factory=HourSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     # ln(8): a scripted client multiplies the risk by 8.
     bot_log_factor: float = 2.0794415416798357
     # ln(1/5): a remembered device the user proved before divides it by 5.

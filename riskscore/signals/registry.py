@@ -15,6 +15,7 @@ from riskscore.core.result import Reason
 from riskscore.signals.base import SignalOutcome, SignalSettings
 from riskscore.signals.bots import bot_user_agent
 from riskscore.signals.devices import remembered_device
+from riskscore.signals.feedback import attacker_match
 from riskscore.signals.hours import unusual_hour
 from riskscore.signals.network import deny_listed, network_type
 from riskscore.signals.travel import impossible_travel
@@ -67,6 +68,14 @@ FEATURES: Final[dict[str, tuple[str, str]]] = {
     "network_tor": ("1 when the IP is a Tor exit node", "{0, 1}"),
     "network_mobile": ("1 when the IP is on a mobile carrier's network", "{0, 1}"),
     "ip_on_deny_list": ("1 when the IP is on a configured deny list", "{0, 1}"),
+    "feedback_user_matches": (
+        "how many of IP, ASN, device the user's Invalid feedback marked",
+        "{0, 1, 2, 3}",
+    ),
+    "feedback_pool_weight": (
+        "decayed weight of the pool's Invalid feedback on this IP or ASN (0: none)",
+        "[0, 1]",
+    ),
 }
 
 
@@ -84,6 +93,7 @@ def evaluate(
         unusual_hour(obs, snapshot.user_hours, settings.hours),
         network_type(obs, snapshot.last_login, settings.network, habitual=habitual),
         deny_listed(obs, settings.network),
+        attacker_match(obs, snapshot.attacker_marks, settings.feedback),
     )
     features: dict[str, float] = {
         "user_logins": float(snapshot.user.logins),

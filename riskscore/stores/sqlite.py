@@ -22,6 +22,7 @@ from riskscore.core.attempt import EventType, Outcome
 from riskscore.core.enrichment import Place
 from riskscore.core.features import Observation
 from riskscore.core.profile import (
+    AttackerMark,
     ColumnStats,
     History,
     LastLogin,
@@ -37,13 +38,16 @@ from riskscore.core.velocity import (
     window_keys,
 )
 from riskscore.errors import NotFoundError, StoreUnavailableError
+from riskscore.stores import sqlite_history as history
 from riskscore.stores import sqlite_schema as sql
 from riskscore.stores.base import (
     DEFAULT_WINDOW,
     AttemptRecord,
+    Feedback,
+    FeedbackResult,
+    HistoryPage,
     OutcomeResult,
     check_outcome,
-    taught_values,
 )
 from riskscore.stores.codec import from_micros, observation_from_json, observation_to_json
 from riskscore.stores.codec import to_micros as micros
@@ -126,7 +130,14 @@ class SqliteProfileStore:
             params.extend(pair)
         now = minute_of(obs.timestamp)
         params.extend(
-            (now - self._window_minutes + 1, now, obs.ip_address, obs.get(f.ASN), MEMBER_CAP)
+            (
+                now - self._window_minutes + 1,
+                now,
+                obs.ip_address,
+                obs.get(f.ASN),
+                MEMBER_CAP,
+                obs.get(f.DEVICE),
+            )
         )
         try:
             statement = sql.snapshot_sql(len(asked), len(pool))
@@ -155,7 +166,8 @@ class SqliteProfileStore:
             micros(record.outcome_at) if record.outcome_at is not None else None,
         )
         counts = _window_rows(record, failure=False)
-        return self._writer.submit_nowait(functools.partial(_save_attempt, row, counts))
+        event = history.history_row(row, record.compromised)
+        return self._writer.submit_nowait(functools.partial(_save_attempt, row, event, counts))
 
     def apply_outcome(self, event_id: str, outcome: Outcome, at: datetime) -> OutcomeResult:
         """Close an attempt; SUCCEEDED teaches the profile in the same transaction."""
@@ -171,6 +183,26 @@ class SqliteProfileStore:
     def purge_attempts(self, created_before: datetime) -> int:
         """Forget attempts created before a time; returns how many."""
         return self._writer.submit(functools.partial(_purge, micros(created_before)))
+
+    def list_auth_events(
+        self, pool_id: str, username: str, limit: int, before: tuple[datetime, str] | None
+    ) -> HistoryPage:
+        """Up to ``limit`` history events, newest first, older than ``before``."""
+        try:
+            return history.list_events(self._checked_reader(), pool_id, username, limit, before)
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"auth event history read failed: {exc}") from exc
+
+    def submit_feedback(
+        self, pool_id: str, username: str, event_id: str, feedback: Feedback
+    ) -> Future[FeedbackResult]:
+        """Queue feedback; the future resolves (or fails) once it is committed."""
+        job = functools.partial(history.apply_feedback, pool_id, username, event_id, feedback)
+        return self._writer.submit_nowait(job)
+
+    def purge_auth_events(self, created_before: datetime) -> int:
+        """Forget history events and attacker marks older than a time."""
+        return self._writer.submit(functools.partial(history.purge_history, micros(created_before)))
 
     def risk_configs(self) -> SqliteRiskConfigStore:
         """The admin RPCs' RiskConfigStore in this file, sharing its writer and readers."""
@@ -260,6 +292,7 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
     columns: tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]] = ({}, {})
     pool_logins = users = logins = failures = 0
     last_login = None
+    marks: list[AttackerMark] = []
     window_rows = []
     hour_rows: list[tuple[str, int]] = []
     for row in rows:
@@ -274,6 +307,8 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
             window_rows.append((col, a, b, row[4]))
         elif kind == 7:
             hour_rows.append((col, a))
+        elif kind == 8:
+            marks.append(AttackerMark(row[4], col, row[5], from_micros(a), b))
         else:
             logins, failures = a, b
             at_us, country, region, city, lat, lon, acc, network_type = row[4:12]
@@ -289,6 +324,7 @@ def _snapshot_of(obs: Observation, rows: list[Any]) -> ProfileSnapshot:
         failures_since_success=failures,
         window=_window_of(window_rows),
         user_hours=hours_histogram(hour_rows),
+        attacker_marks=tuple(marks),
     )
 
 
@@ -356,10 +392,12 @@ def _window_of(rows: list[Any]) -> WindowCounts:
 
 def _save_attempt(
     row: tuple[Any, ...],
+    event: tuple[Any, ...],
     window: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]],
     conn: sqlite3.Connection,
 ) -> None:
     conn.execute(sql.SAVE_ATTEMPT, row)
+    conn.execute(history.SAVE_AUTH_EVENT, event)
     _write_window(window, conn)
 
 
@@ -381,48 +419,11 @@ def _apply_outcome(
         return OutcomeResult(record, already_recorded=True, profile_updated=False)
     conn.execute(sql.SET_OUTCOME, (outcome.value, at_us, event_id))
     record = replace(record, outcome=outcome, outcome_at=at)
-    if outcome is Outcome.SUCCEEDED:
-        _teach(conn, record)
+    teach = history.outcome_teaches(conn, event_id, outcome)
+    history.record_outcome(conn, record, at_us, taught=teach)
+    if teach:
+        history.teach(conn, record)
     elif outcome.is_failure:
         conn.execute(sql.COUNT_FAILURE, (record.pool_id, record.username))
         _write_window(_window_rows(record, failure=True), conn)
-    return OutcomeResult(
-        record, already_recorded=False, profile_updated=outcome is Outcome.SUCCEEDED
-    )
-
-
-def _teach(conn: sqlite3.Connection, record: AttemptRecord) -> None:
-    obs, place = record.observation, record.observation.place
-    user = (record.pool_id, record.username)
-    (logins,) = conn.execute(sql.TEACH_USER, user).fetchone()
-    conn.execute(
-        sql.SET_LAST_LOGIN,
-        (
-            *user,
-            micros(obs.timestamp),
-            obs.ip_address,
-            place.country,
-            place.region,
-            place.city,
-            place.latitude,
-            place.longitude,
-            place.accuracy_radius_km,
-            obs.network_type,
-        ),
-    )
-    conn.execute(sql.TEACH_POOL, (record.pool_id, 1 if logins == 1 else 0))
-    values = taught_values(obs)
-    if not values:
-        return
-    pairs = [item for pair in values.items() for item in pair]
-    scopes: tuple[tuple[sql.Scope, list[str]], ...] = (
-        ("user", [record.pool_id, record.username]),
-        ("pool", [record.pool_id]),
-    )
-    for scope, key in scopes:
-        counted = conn.execute(sql.count_values_sql(scope, len(values)), key + pairs).fetchall()
-        new = {col for col, count in counted if count == 1}
-        flags: list[str | int] = [*key]
-        for col in values:
-            flags += (col, 1 if col in new else 0)
-        conn.execute(sql.count_columns_sql(scope, len(values)), flags)
+    return OutcomeResult(record, already_recorded=False, profile_updated=teach)

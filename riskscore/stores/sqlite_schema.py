@@ -44,8 +44,10 @@ Scope = Literal["user", "pool"]
 # 1: profiles and attempts; 2: adds the velocity windows; 3: adds the network
 # type of the last proven sign-in (users.last_network_type); 4: adds the
 # RiskConfigurations and modes set through the admin RPCs (new tables only,
-# so SCHEMA's CREATE TABLE IF NOT EXISTS migrates older files in place).
-SCHEMA_VERSION: Final = 4
+# so SCHEMA's CREATE TABLE IF NOT EXISTS migrates older files in place); 5:
+# adds the auth event history and the attacker marks of Invalid feedback
+# (new tables only, migrated the same way; older attempts have no history).
+SCHEMA_VERSION: Final = 5
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -134,6 +136,45 @@ CREATE TABLE IF NOT EXISTS risk_configurations (
 CREATE TABLE IF NOT EXISTS pool_modes (
     pool_id TEXT PRIMARY KEY,
     mode TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS auth_events (
+    event_id TEXT PRIMARY KEY,
+    pool_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    observation TEXT NOT NULL,
+    risk_score REAL NOT NULL,
+    risk_level TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    outcome TEXT,
+    outcome_at_us INTEGER,
+    compromised INTEGER NOT NULL,
+    taught INTEGER NOT NULL DEFAULT 0,
+    feedback_value TEXT,
+    feedback_provider TEXT,
+    feedback_us INTEGER
+);
+CREATE INDEX IF NOT EXISTS auth_events_by_user
+    ON auth_events (pool_id, username, created_us, event_id);
+CREATE INDEX IF NOT EXISTS auth_events_by_created ON auth_events (created_us);
+CREATE TABLE IF NOT EXISTS user_attacker_marks (
+    pool_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    reported_us INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (pool_id, username, kind, value)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_attacker_marks_by_reported ON user_attacker_marks (reported_us);
+CREATE TABLE IF NOT EXISTS pool_attacker_marks (
+    pool_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    reports INTEGER NOT NULL,
+    reported_us INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, kind, value)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS user_values (
     pool_id TEXT NOT NULL,
@@ -246,6 +287,7 @@ def snapshot_sql(n_values: int, n_pool: int) -> str:
         " FROM users WHERE pool_id = ?1 AND username = ?2"
     )
     parts.extend(_window_parts(3 + 2 * n_values))
+    parts.extend(_mark_parts(3 + 2 * n_values))
     # The user's sign-ins per hour of day (at most 24 rows), for UNUSUAL_HOUR.
     parts.append(
         f"SELECT 7, value, count, 0{_PAD} FROM user_values"  # noqa: S608
@@ -281,6 +323,31 @@ def _window_parts(first: int) -> list[str]:
         ),
         members.format(kind="ip", key=ip, pad=pad, in_window=in_window, cap=cap),
         members.format(kind="asn", key=asn, pad=pad, in_window=in_window, cap=cap),
+    ]
+
+
+def _mark_parts(first: int) -> list[str]:
+    """Invalid feedback matching this attempt (kind 8): scope, kind, value, when, reports.
+
+    Point lookups on the marks' primary keys; parameters as _window_parts',
+    plus the device signature at ``first + 5``.
+    """
+    ip, asn, device = f"?{first + 2}", f"?{first + 3}", f"?{first + 5}"
+    pad = _PAD[: -6 * 2]
+    user = (
+        "SELECT 8, kind, reported_us, 1, 'user', value{pad} FROM user_attacker_marks"
+        " WHERE pool_id = ?1 AND username = ?2 AND kind = '{kind}' AND value = {key}"
+    )
+    pool = (
+        "SELECT 8, kind, reported_us, reports, 'pool', value{pad} FROM pool_attacker_marks"
+        " WHERE pool_id = ?1 AND kind = '{kind}' AND value = {key}"
+    )
+    return [
+        *(
+            user.format(kind=kind, key=key, pad=pad)
+            for kind, key in (("ip", ip), ("asn", asn), ("device", device))
+        ),
+        *(pool.format(kind=kind, key=key, pad=pad) for kind, key in (("ip", ip), ("asn", asn))),
     ]
 
 

@@ -3,8 +3,10 @@
 isort:skip_file
 The administration contract of riskscore: Cognito's SetRiskConfiguration /
 DescribeRiskConfiguration (cognito.md 1.2) with the pool's
-AdvancedSecurityMode (Cognito's UserPoolAddOns, cognito.md 1.1), and a
-dry run of Score that explains its decision.
+AdvancedSecurityMode (Cognito's UserPoolAddOns, cognito.md 1.1), a
+dry run of Score that explains its decision, and a user's auth event
+history with feedback on it (AdminListUserAuthEvents /
+AdminUpdateAuthEventFeedback, cognito.md 2).
 
 Access: every call needs the metadata "authorization: Bearer <token>" with
 the token configured as [admin] token (or RISKSCORE_ADMIN_TOKEN). A missing
@@ -15,6 +17,7 @@ Errors (google.rpc.Status with a BadRequest detail naming the field):
   INVALID_ARGUMENT  a malformed request. For a RiskConfiguration the
                     FieldViolation names Cognito's field path, e.g.
                     "AccountTakeoverRiskConfiguration.Actions.HighAction.EventAction".
+  NOT_FOUND         UpdateAuthEventFeedback: the user has no such event.
   UNAVAILABLE       the configuration store could not be written or read.
 """
 
@@ -63,6 +66,23 @@ AUDIT: AdvancedSecurityMode.ValueType  # 2
 ENFORCED: AdvancedSecurityMode.ValueType  # 3
 """Apply the configured actions."""
 Global___AdvancedSecurityMode: _TypeAlias = AdvancedSecurityMode  # noqa: Y015
+
+class _FeedbackValue:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FeedbackValueEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FeedbackValue.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FEEDBACK_VALUE_UNSPECIFIED: _FeedbackValue.ValueType  # 0
+    VALID: _FeedbackValue.ValueType  # 1
+    INVALID: _FeedbackValue.ValueType  # 2
+
+class FeedbackValue(_FeedbackValue, metaclass=_FeedbackValueEnumTypeWrapper): ...
+
+FEEDBACK_VALUE_UNSPECIFIED: FeedbackValue.ValueType  # 0
+VALID: FeedbackValue.ValueType  # 1
+INVALID: FeedbackValue.ValueType  # 2
+Global___FeedbackValue: _TypeAlias = FeedbackValue  # noqa: Y015
 
 @_typing.final
 class SetRiskConfigurationRequest(_message.Message):
@@ -290,3 +310,146 @@ class ExplainDecisionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExplainDecisionResponse: _TypeAlias = ExplainDecisionResponse  # noqa: Y015
+
+@_typing.final
+class ListAuthEventsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_POOL_ID_FIELD_NUMBER: _builtins.int
+    USERNAME_FIELD_NUMBER: _builtins.int
+    MAX_RESULTS_FIELD_NUMBER: _builtins.int
+    NEXT_TOKEN_FIELD_NUMBER: _builtins.int
+    user_pool_id: _builtins.str
+    """Required; Cognito's UserPoolIdType: [\\w-]+_[0-9a-zA-Z]+, 1..55."""
+    username: _builtins.str
+    """Required; the username Score was called with, 1..128."""
+    max_results: _builtins.int
+    """1..60; 0 (unset) means 60, as Cognito's MaxResults. Over 60 is INVALID_ARGUMENT."""
+    next_token: _builtins.str
+    """The previous answer's next_token; empty for the first page. Opaque, and
+    only valid for the same pool and user.
+    """
+    def __init__(
+        self,
+        *,
+        user_pool_id: _builtins.str = ...,
+        username: _builtins.str = ...,
+        max_results: _builtins.int = ...,
+        next_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_results", b"max_results", "next_token", b"next_token", "user_pool_id", b"user_pool_id", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuthEventsRequest: _TypeAlias = ListAuthEventsRequest  # noqa: Y015
+
+@_typing.final
+class ListAuthEventsResponse(_message.Message):
+    """Why JSON text rather than typed messages: as with RiskConfiguration, the
+    shape is Cognito's (AdminListUserAuthEvents' AuthEventType), and the tools
+    that read it (boto3 / AWS CLI output, the log export, SIEM parsers) already
+    hold it in that shape. Each item is byte-for-byte what boto3 returns in
+    AuthEvents (CreationDate and FeedbackDate as epoch seconds, the wire form),
+    so a client switches between Cognito and riskscore without a mapping, and
+    the exported log records (cognito.md 3.2) and this answer spell the same
+    facts the same way. A typed copy would be a second schema to keep in step.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUTH_EVENTS_JSON_FIELD_NUMBER: _builtins.int
+    NEXT_TOKEN_FIELD_NUMBER: _builtins.int
+    next_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def auth_events_json(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """One AuthEventType object per event, newest first: EventId, EventType,
+        CreationDate, EventResponse (Pass / Fail / InProgress), EventRisk
+        {RiskDecision NoRisk / AccountTakeover / Block, RiskLevel Low / Medium /
+        High, CompromisedCredentialsDetected}, ChallengeResponses,
+        EventContextData {IpAddress, DeviceName, City, Country} and, once given,
+        EventFeedback {FeedbackValue, Provider, FeedbackDate}.
+        """
+
+    def __init__(
+        self,
+        *,
+        auth_events_json: _abc.Iterable[_builtins.str] | None = ...,
+        next_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auth_events_json", b"auth_events_json", "next_token", b"next_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuthEventsResponse: _TypeAlias = ListAuthEventsResponse  # noqa: Y015
+
+@_typing.final
+class UpdateAuthEventFeedbackRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_POOL_ID_FIELD_NUMBER: _builtins.int
+    USERNAME_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    FEEDBACK_VALUE_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    user_pool_id: _builtins.str
+    """Required; as ListAuthEventsRequest."""
+    username: _builtins.str
+    event_id: _builtins.str
+    """Required; Cognito's EventIdType: [\\w+-]+, 1..50 (Score's event_id)."""
+    feedback_value: Global___FeedbackValue.ValueType
+    """Required: VALID or INVALID."""
+    provider: _builtins.str
+    """Who gave the feedback, 0..64 printable characters; empty means "Admin"
+    (what Cognito's console records).
+    """
+    def __init__(
+        self,
+        *,
+        user_pool_id: _builtins.str = ...,
+        username: _builtins.str = ...,
+        event_id: _builtins.str = ...,
+        feedback_value: Global___FeedbackValue.ValueType = ...,
+        provider: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "feedback_value", b"feedback_value", "provider", b"provider", "user_pool_id", b"user_pool_id", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateAuthEventFeedbackRequest: _TypeAlias = UpdateAuthEventFeedbackRequest  # noqa: Y015
+
+@_typing.final
+class UpdateAuthEventFeedbackResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUTH_EVENT_JSON_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    PROFILE_UPDATED_FIELD_NUMBER: _builtins.int
+    auth_event_json: _builtins.str
+    """The event after the feedback, as a ListAuthEventsResponse item."""
+    changed: _builtins.bool
+    """False when the event already had this value: nothing changed."""
+    profile_updated: _builtins.bool
+    """True when VALID taught the profile now (false when the event's success,
+    or earlier VALID feedback, already had).
+    """
+    def __init__(
+        self,
+        *,
+        auth_event_json: _builtins.str = ...,
+        changed: _builtins.bool = ...,
+        profile_updated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auth_event_json", b"auth_event_json", "changed", b"changed", "profile_updated", b"profile_updated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateAuthEventFeedbackResponse: _TypeAlias = UpdateAuthEventFeedbackResponse  # noqa: Y015

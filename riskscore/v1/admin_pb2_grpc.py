@@ -50,6 +50,16 @@ class RiskAdminServiceStub:
                 request_serializer=riskscore_dot_v1_dot_risk__pb2.ScoreRequest.SerializeToString,
                 response_deserializer=riskscore_dot_v1_dot_admin__pb2.ExplainDecisionResponse.FromString,
                 _registered_method=True)
+        self.ListAuthEvents = channel.unary_unary(
+                '/riskscore.v1.RiskAdminService/ListAuthEvents',
+                request_serializer=riskscore_dot_v1_dot_admin__pb2.ListAuthEventsRequest.SerializeToString,
+                response_deserializer=riskscore_dot_v1_dot_admin__pb2.ListAuthEventsResponse.FromString,
+                _registered_method=True)
+        self.UpdateAuthEventFeedback = channel.unary_unary(
+                '/riskscore.v1.RiskAdminService/UpdateAuthEventFeedback',
+                request_serializer=riskscore_dot_v1_dot_admin__pb2.UpdateAuthEventFeedbackRequest.SerializeToString,
+                response_deserializer=riskscore_dot_v1_dot_admin__pb2.UpdateAuthEventFeedbackResponse.FromString,
+                _registered_method=True)
 
 
 class RiskAdminServiceServicer:
@@ -88,6 +98,31 @@ class RiskAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuthEvents(self, request, context):
+        """A user's auth events, newest first, as AdminListUserAuthEvents answers:
+        one per scored attempt, its EventResponse InProgress until ReportOutcome
+        makes it Pass or Fail. Events are kept for [store]
+        auth_event_retention_days (731: Cognito's two years). A user with no
+        events answers an empty list, not NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAuthEventFeedback(self, request, context):
+        """Cognito's AdminUpdateAuthEventFeedback. VALID: the user vouches for the
+        attempt; the profile learns its device, network and place as from a
+        proven sign-in (once per event). INVALID: it was not the user; its IP,
+        ASN and device count against later attempts of the user, and its IP and
+        ASN (with a weight halving every [scoring] feedback_half_life_days)
+        against every user of the pool (reason FEEDBACK_ATTACKER_MATCH).
+        Repeating an event's current value changes nothing. The answer is sent
+        once the feedback is durable and logged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RiskAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +140,16 @@ def add_RiskAdminServiceServicer_to_server(servicer, server):
                     servicer.ExplainDecision,
                     request_deserializer=riskscore_dot_v1_dot_risk__pb2.ScoreRequest.FromString,
                     response_serializer=riskscore_dot_v1_dot_admin__pb2.ExplainDecisionResponse.SerializeToString,
+            ),
+            'ListAuthEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuthEvents,
+                    request_deserializer=riskscore_dot_v1_dot_admin__pb2.ListAuthEventsRequest.FromString,
+                    response_serializer=riskscore_dot_v1_dot_admin__pb2.ListAuthEventsResponse.SerializeToString,
+            ),
+            'UpdateAuthEventFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAuthEventFeedback,
+                    request_deserializer=riskscore_dot_v1_dot_admin__pb2.UpdateAuthEventFeedbackRequest.FromString,
+                    response_serializer=riskscore_dot_v1_dot_admin__pb2.UpdateAuthEventFeedbackResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -188,6 +233,60 @@ class RiskAdminService:
             '/riskscore.v1.RiskAdminService/ExplainDecision',
             riskscore_dot_v1_dot_risk__pb2.ScoreRequest.SerializeToString,
             riskscore_dot_v1_dot_admin__pb2.ExplainDecisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuthEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskscore.v1.RiskAdminService/ListAuthEvents',
+            riskscore_dot_v1_dot_admin__pb2.ListAuthEventsRequest.SerializeToString,
+            riskscore_dot_v1_dot_admin__pb2.ListAuthEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAuthEventFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskscore.v1.RiskAdminService/UpdateAuthEventFeedback',
+            riskscore_dot_v1_dot_admin__pb2.UpdateAuthEventFeedbackRequest.SerializeToString,
+            riskscore_dot_v1_dot_admin__pb2.UpdateAuthEventFeedbackResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,8 +3,10 @@
 isort:skip_file
 The administration contract of riskscore: Cognito's SetRiskConfiguration /
 DescribeRiskConfiguration (cognito.md 1.2) with the pool's
-AdvancedSecurityMode (Cognito's UserPoolAddOns, cognito.md 1.1), and a
-dry run of Score that explains its decision.
+AdvancedSecurityMode (Cognito's UserPoolAddOns, cognito.md 1.1), a
+dry run of Score that explains its decision, and a user's auth event
+history with feedback on it (AdminListUserAuthEvents /
+AdminUpdateAuthEventFeedback, cognito.md 2).
 
 Access: every call needs the metadata "authorization: Bearer <token>" with
 the token configured as [admin] token (or RISKSCORE_ADMIN_TOKEN). A missing
@@ -15,6 +17,7 @@ Errors (google.rpc.Status with a BadRequest detail naming the field):
   INVALID_ARGUMENT  a malformed request. For a RiskConfiguration the
                     FieldViolation names Cognito's field path, e.g.
                     "AccountTakeoverRiskConfiguration.Actions.HighAction.EventAction".
+  NOT_FOUND         UpdateAuthEventFeedback: the user has no such event.
   UNAVAILABLE       the configuration store could not be written or read.
 """
 
@@ -68,6 +71,23 @@ class RiskAdminServiceStub:
     event, no metrics of scored attempts, and no profile learns from it.
     Errors are Score's (see risk.proto).
     """
+    ListAuthEvents: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListAuthEventsRequest, _admin_pb2.ListAuthEventsResponse]
+    """A user's auth events, newest first, as AdminListUserAuthEvents answers:
+    one per scored attempt, its EventResponse InProgress until ReportOutcome
+    makes it Pass or Fail. Events are kept for [store]
+    auth_event_retention_days (731: Cognito's two years). A user with no
+    events answers an empty list, not NOT_FOUND.
+    """
+    UpdateAuthEventFeedback: _grpc.UnaryUnaryMultiCallable[_admin_pb2.UpdateAuthEventFeedbackRequest, _admin_pb2.UpdateAuthEventFeedbackResponse]
+    """Cognito's AdminUpdateAuthEventFeedback. VALID: the user vouches for the
+    attempt; the profile learns its device, network and place as from a
+    proven sign-in (once per event). INVALID: it was not the user; its IP,
+    ASN and device count against later attempts of the user, and its IP and
+    ASN (with a weight halving every [scoring] feedback_half_life_days)
+    against every user of the pool (reason FEEDBACK_ATTACKER_MATCH).
+    Repeating an event's current value changes nothing. The answer is sent
+    once the feedback is durable and logged.
+    """
 
 @_typing.type_check_only
 class RiskAdminServiceAsyncStub(RiskAdminServiceStub):
@@ -92,6 +112,23 @@ class RiskAdminServiceAsyncStub(RiskAdminServiceStub):
     without recording anything: no event id, no stored attempt, no auth
     event, no metrics of scored attempts, and no profile learns from it.
     Errors are Score's (see risk.proto).
+    """
+    ListAuthEvents: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListAuthEventsRequest, _admin_pb2.ListAuthEventsResponse]  # type: ignore[assignment]
+    """A user's auth events, newest first, as AdminListUserAuthEvents answers:
+    one per scored attempt, its EventResponse InProgress until ReportOutcome
+    makes it Pass or Fail. Events are kept for [store]
+    auth_event_retention_days (731: Cognito's two years). A user with no
+    events answers an empty list, not NOT_FOUND.
+    """
+    UpdateAuthEventFeedback: _aio.UnaryUnaryMultiCallable[_admin_pb2.UpdateAuthEventFeedbackRequest, _admin_pb2.UpdateAuthEventFeedbackResponse]  # type: ignore[assignment]
+    """Cognito's AdminUpdateAuthEventFeedback. VALID: the user vouches for the
+    attempt; the profile learns its device, network and place as from a
+    proven sign-in (once per event). INVALID: it was not the user; its IP,
+    ASN and device count against later attempts of the user, and its IP and
+    ASN (with a weight halving every [scoring] feedback_half_life_days)
+    against every user of the pool (reason FEEDBACK_ATTACKER_MATCH).
+    Repeating an event's current value changes nothing. The answer is sent
+    once the feedback is durable and logged.
     """
 
 class RiskAdminServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -132,6 +169,35 @@ class RiskAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         without recording anything: no event id, no stored attempt, no auth
         event, no metrics of scored attempts, and no profile learns from it.
         Errors are Score's (see risk.proto).
+        """
+
+    @_abc_1.abstractmethod
+    def ListAuthEvents(
+        self,
+        request: _admin_pb2.ListAuthEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListAuthEventsResponse, _abc.Awaitable[_admin_pb2.ListAuthEventsResponse]]:
+        """A user's auth events, newest first, as AdminListUserAuthEvents answers:
+        one per scored attempt, its EventResponse InProgress until ReportOutcome
+        makes it Pass or Fail. Events are kept for [store]
+        auth_event_retention_days (731: Cognito's two years). A user with no
+        events answers an empty list, not NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateAuthEventFeedback(
+        self,
+        request: _admin_pb2.UpdateAuthEventFeedbackRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.UpdateAuthEventFeedbackResponse, _abc.Awaitable[_admin_pb2.UpdateAuthEventFeedbackResponse]]:
+        """Cognito's AdminUpdateAuthEventFeedback. VALID: the user vouches for the
+        attempt; the profile learns its device, network and place as from a
+        proven sign-in (once per event). INVALID: it was not the user; its IP,
+        ASN and device count against later attempts of the user, and its IP and
+        ASN (with a weight halving every [scoring] feedback_half_life_days)
+        against every user of the pool (reason FEEDBACK_ATTACKER_MATCH).
+        Repeating an event's current value changes nothing. The answer is sent
+        once the feedback is durable and logged.
         """
 
 def add_RiskAdminServiceServicer_to_server(servicer: RiskAdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from riskscore.core import features as f
 from riskscore.core.attempt import EventType, Outcome
 from riskscore.core.profile import ColumnStats
 from riskscore.errors import ConflictError, NotFoundError
-from riskscore.stores.base import ProfileStore
+from riskscore.stores.base import Feedback, FeedbackValue, ProfileStore
 from riskscore.stores.memory import MemoryProfileStore
 from riskscore.stores.sqlite import SqliteProfileStore
 from tests.builders import T0, make_obs, make_record, minutes
@@ -246,3 +247,111 @@ def test_user_hours_histogram(store: ProfileStore) -> None:
     assert len(hours) == 24
     assert (hours[9], hours[10], hours[23], sum(hours)) == (2, 1, 1, 4)
     assert store.snapshot("p", "nobody", make_obs()).user_hours == ()
+
+
+def _feedback(value: FeedbackValue, at: datetime | None = None) -> Feedback:
+    return Feedback(value, "Admin", at or T0 + minutes(30))
+
+
+def test_history_lists_newest_first_with_outcomes_and_pages(store: ProfileStore) -> None:
+    for i in range(5):
+        obs = make_obs(at=T0 + minutes(i))
+        store.save_attempt(replace(make_record(f"e{i}", obs, pool="p"), compromised=i == 4))
+    store.save_attempt(make_record("bob1", make_obs(), pool="p", user="bob"))
+    store.apply_outcome("e1", Outcome.SUCCEEDED, T0 + minutes(2))
+    store.apply_outcome("e2", Outcome.FAILED_MFA, T0 + minutes(3))
+
+    first = store.list_auth_events("p", "alice", 2, None)
+    assert [e.event_id for e in first.events] == ["e4", "e3"]
+    assert first.more
+    assert first.events[0].record.compromised
+    last = first.events[-1].record
+    second = store.list_auth_events("p", "alice", 2, (last.created, last.event_id))
+    assert [e.event_id for e in second.events] == ["e2", "e1"]
+    assert second.events[0].record.outcome is Outcome.FAILED_MFA
+    assert second.events[1].record.outcome is Outcome.SUCCEEDED
+    assert second.events[1].taught
+    last = second.events[-1].record
+    third = store.list_auth_events("p", "alice", 2, (last.created, last.event_id))
+    assert [e.event_id for e in third.events] == ["e0"]
+    assert not third.more
+    assert store.list_auth_events("other", "alice", 60, None).events == ()
+
+
+def test_history_outlives_the_outcome_window_until_its_retention(store: ProfileStore) -> None:
+    store.save_attempt(make_record("e1", make_obs(), pool="p"))
+    assert store.purge_attempts(T0 + timedelta(days=2)) == 1
+    assert [e.event_id for e in store.list_auth_events("p", "alice", 60, None).events] == ["e1"]
+    # Feedback still works on an event whose attempt was purged.
+    assert store.submit_feedback("p", "alice", "e1", _feedback("Invalid")).result().changed
+    assert store.purge_auth_events(T0 + timedelta(days=800)) == 1
+    assert store.list_auth_events("p", "alice", 60, None).events == ()
+    assert store.snapshot("p", "alice", make_obs()).attacker_marks == ()
+
+
+def test_valid_feedback_teaches_once(store: ProfileStore) -> None:
+    obs = make_obs()
+    store.save_attempt(make_record("e1", obs, pool="p"))
+    result = store.submit_feedback("p", "alice", "e1", _feedback("Valid")).result()
+    assert result.changed
+    assert result.profile_updated
+    assert result.event.feedback == _feedback("Valid")
+    again = store.submit_feedback("p", "alice", "e1", _feedback("Valid", T0 + minutes(40)))
+    assert not again.result().changed
+    snap = store.snapshot("p", "alice", obs)
+    assert snap.user.logins == 1
+    assert snap.user.stats(f.IP).count == 1
+    assert snap.last_login is not None
+    # Its SUCCEEDED outcome does not teach the same attempt a second time.
+    assert not store.apply_outcome("e1", Outcome.SUCCEEDED, T0 + minutes(5)).profile_updated
+    assert store.snapshot("p", "alice", obs).user.logins == 1
+    listed = store.list_auth_events("p", "alice", 60, None).events[0]
+    assert listed.feedback == _feedback("Valid")
+    assert listed.record.outcome is Outcome.SUCCEEDED
+
+
+def test_valid_feedback_after_a_success_does_not_teach_again(store: ProfileStore) -> None:
+    store.save_attempt(make_record("e1", make_obs(), pool="p"))
+    store.apply_outcome("e1", Outcome.SUCCEEDED, T0)
+    result = store.submit_feedback("p", "alice", "e1", _feedback("Valid")).result()
+    assert result.changed
+    assert not result.profile_updated
+    assert store.snapshot("p", "alice", make_obs()).user.logins == 1
+
+
+def test_invalid_feedback_marks_the_user_and_the_pool(store: ProfileStore) -> None:
+    bad = make_obs(ip="203.0.113.9", asn="AS64500", browser="Chrome 120.0", os_="Linux")
+    store.save_attempt(make_record("e1", bad, pool="p"))
+    reported = T0 + minutes(30)
+    store.submit_feedback("p", "alice", "e1", _feedback("Invalid", reported)).result()
+    marks = store.snapshot("p", "alice", bad).attacker_marks
+    assert {(m.scope, m.kind, m.value) for m in marks} == {
+        ("user", "ip", "203.0.113.9"),
+        ("user", "asn", "AS64500"),
+        ("user", "device", bad.get(f.DEVICE)),
+        ("pool", "ip", "203.0.113.9"),
+        ("pool", "asn", "AS64500"),
+    }
+    assert {m.reported_at for m in marks} == {reported}
+    bob = store.snapshot("p", "bob", bad).attacker_marks
+    assert {(m.scope, m.kind) for m in bob} == {("pool", "ip"), ("pool", "asn")}
+    assert store.snapshot("other", "bob", bad).attacker_marks == ()
+    assert store.snapshot("p", "alice", make_obs()).attacker_marks == ()
+    # Repeating Invalid changes nothing; another user's report counts again.
+    assert not store.submit_feedback("p", "alice", "e1", _feedback("Invalid")).result().changed
+    store.save_attempt(make_record("b1", bad, pool="p", user="bob"))
+    store.submit_feedback("p", "bob", "b1", _feedback("Invalid")).result()
+    pooled = [m for m in store.snapshot("p", "cy", bad).attacker_marks if m.kind == "ip"]
+    assert [m.reports for m in pooled] == [2]
+    # Valid afterwards lifts the user's marks from that event (the pool's decay instead).
+    store.submit_feedback("p", "alice", "e1", _feedback("Valid")).result()
+    after = store.snapshot("p", "alice", bad).attacker_marks
+    assert {m.scope for m in after} == {"pool"}
+
+
+def test_feedback_on_an_unknown_or_someone_elses_event_is_not_found(store: ProfileStore) -> None:
+    store.save_attempt(make_record("e1", make_obs(), pool="p"))
+    with pytest.raises(NotFoundError):
+        store.submit_feedback("p", "alice", "nope", _feedback("Valid")).result()
+    with pytest.raises(NotFoundError):
+        store.submit_feedback("p", "bob", "e1", _feedback("Valid")).result()

@@ -19,6 +19,7 @@ from riskscore.policy.config import (
 )
 from riskscore.policy.source import StaticPolicySource
 from riskscore.policy.stored import RiskConfigStore, StoredPolicySource
+from riskscore.stores import sqlite_schema as sql
 from riskscore.stores.risk_configs import MemoryRiskConfigStore
 from riskscore.stores.sqlite import SqliteProfileStore
 
@@ -95,7 +96,7 @@ def test_a_version_3_file_gains_the_configuration_tables(tmp_path: Path) -> None
         store.close()
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone() == (4,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (sql.SCHEMA_VERSION,)
     finally:
         conn.close()
 

@@ -20,6 +20,7 @@ import pytest
 from riskscore.core import features as f
 from riskscore.core.attempt import Outcome
 from riskscore.errors import ConflictError, NotFoundError, StoreUnavailableError
+from riskscore.stores import sqlite_schema as sql
 from riskscore.stores.sqlite import Durability, SqliteProfileStore
 from riskscore.stores.sqlite_writer import GroupCommitWriter
 from tests.builders import T0, make_obs, make_record, minutes
@@ -306,7 +307,8 @@ def test_a_newer_schema_is_refused(db: Path) -> None:
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(StoreUnavailableError, match="schema version 99, newer than version 4"):
+    newer = f"schema version 99, newer than version {sql.SCHEMA_VERSION}"
+    with pytest.raises(StoreUnavailableError, match=newer):
         SqliteProfileStore(db)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone() == (99,)
@@ -426,8 +428,35 @@ def test_a_version_2_file_gains_the_last_network_type(db: Path) -> None:
         store.close()
     conn = sqlite3.connect(db)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone() == (4,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (sql.SCHEMA_VERSION,)
         columns = [row[1] for row in conn.execute("PRAGMA table_info(users)")]
         assert columns.count("last_network_type") == 1
+    finally:
+        conn.close()
+
+
+def test_a_version_4_file_gains_the_auth_event_history(db: Path) -> None:
+    store = SqliteProfileStore(db)
+    store.save_attempt(make_record("old", make_obs(), pool="p"))
+    store.close()
+    conn = sqlite3.connect(db)
+    for table in ("auth_events", "user_attacker_marks", "pool_attacker_marks"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    store = SqliteProfileStore(db)
+    try:
+        # An attempt from before the history has none, but its outcome still teaches.
+        assert store.apply_outcome("old", Outcome.SUCCEEDED, T0).profile_updated
+        assert store.list_auth_events("p", "alice", 60, None).events == ()
+        store.save_attempt(make_record("new", make_obs(at=T0 + minutes(1)), pool="p"))
+        page = store.list_auth_events("p", "alice", 60, None)
+        assert [e.event_id for e in page.events] == ["new"]
+    finally:
+        store.close()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (sql.SCHEMA_VERSION,)
     finally:
         conn.close()
