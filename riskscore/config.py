@@ -195,6 +195,25 @@ ADMIN_TOKEN_MIN_LENGTH: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationsConfig:
+    """Cognito's Notify: emails queued in a durable outbox, with one-click feedback links."""
+
+    enabled: bool = True
+    # Origin of the pages that take one-click feedback (the hosted UI, later).
+    feedback_base_url: str = "http://127.0.0.1:8080"
+    # Empty: <data_dir>/outbox/notifications.jsonl
+    outbox: Path | None = None
+    # HS256 key of the feedback tokens. Empty: <data_dir>/secrets/feedback-token.key,
+    # created 0600 on first start.
+    secret_file: Path | None = None
+
+    def validate(self) -> None:
+        """Raise ConfigError on the first bad key."""
+        if not self.feedback_base_url.startswith(("http://", "https://")):
+            raise ConfigError("notifications.feedback_base_url", "must be an http(s) URL")
+
+
+@dataclass(frozen=True, slots=True)
 class AdminConfig:
     """Access to RiskAdminService (and optionally RiskService)."""
 
@@ -298,6 +317,7 @@ class Config:
     breach: BreachConfig = field(default_factory=BreachConfig)
     lists: ListsConfig = field(default_factory=ListsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
 
     @property
@@ -319,6 +339,7 @@ class Config:
         self.breach.validate()
         self.lists.validate()
         self.policy.validate()
+        self.notifications.validate()
         self.admin.validate()
         if self.geo.city_db is not None and not self.geo.city_db.is_file():
             raise ConfigError("geo.city_db", f"file {str(self.geo.city_db)!r} does not exist")
@@ -339,6 +360,7 @@ _SECTIONS: Final = {
     "breach": BreachConfig,
     "lists": ListsConfig,
     "policy": PolicyConfig,
+    "notifications": NotificationsConfig,
     "admin": AdminConfig,
 }
 

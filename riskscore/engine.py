@@ -26,8 +26,10 @@ from riskscore.enrich.breach.base import BreachCorpus, BreachResult
 from riskscore.events.metrics import CognitoFacts, Metrics, NullMetrics
 from riskscore.events.recorder import AuthEventRecorder, EventNames, NullEventSink
 from riskscore.futures import both, done, then
+from riskscore.notify.notifier import Notifier
 from riskscore.policy.config import AdvancedSecurityMode
 from riskscore.policy.decide import PolicyDecision, PolicyInputs, decide
+from riskscore.policy.notify import NotifyConfiguration
 from riskscore.policy.source import PolicySource, StaticPolicySource
 from riskscore.stores.base import (
     DEFAULT_HISTORY_RETENTION,
@@ -89,6 +91,9 @@ class Scored:
     started: float
     client_id: str = ""
     decision_rule: str = ""
+    # Cognito's Notify for the level's action, and the pool's email templates.
+    notify: bool = False
+    notify_configuration: NotifyConfiguration | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +108,7 @@ class Explanation:
     configuration_source: str
     compromised: bool
     observation: Observation
+    notify_configuration: NotifyConfiguration | None = None
 
 
 def new_event_id() -> str:
@@ -128,6 +134,7 @@ class RiskEngine:
         breach_events: frozenset[EventType] = DEFAULT_BREACH_EVENTS,
         policy: PolicySource | None = None,
         history_retention: timedelta = DEFAULT_HISTORY_RETENTION,
+        notifier: Notifier | None = None,
     ) -> None:
         self._enricher = enricher
         self._store = store
@@ -141,6 +148,7 @@ class RiskEngine:
         self._breach = breach
         self._breach_events = breach_events
         self._policy = policy or StaticPolicySource()
+        self._notifier = notifier
 
     def check_breach(self, event_type: EventType, password_sha1: str) -> BreachResult | None:
         """Look the password hash up (may block on a remote range API); None when not checked.
@@ -175,7 +183,15 @@ class RiskEngine:
             compromised=explained.compromised,
         )
         verdict = Verdict(record.event_id, assessment, decision, explained.compromised)
-        return Scored(verdict, record, started, attempt.client_id, explained.policy.rule)
+        return Scored(
+            verdict,
+            record,
+            started,
+            attempt.client_id,
+            explained.policy.rule,
+            notify=explained.policy.notify,
+            notify_configuration=explained.notify_configuration,
+        )
 
     def explain(self, attempt: Attempt, breach: BreachResult | None = None) -> Explanation:
         """What Score would answer and why, with what ENFORCED and each level would do.
@@ -214,7 +230,16 @@ class RiskEngine:
             enforced = policy.enforced
         else:
             enforced = decide(inputs, config, AdvancedSecurityMode.ENFORCED)
-        return Explanation(assessment, policy, enforced, mode, config.source, compromised, obs)
+        return Explanation(
+            assessment,
+            policy,
+            enforced,
+            mode,
+            config.source,
+            compromised,
+            obs,
+            config.account_takeover.notify_configuration,
+        )
 
     def commit(self, scored: Scored) -> Future[None]:
         """Record a scored attempt in the store and the event log; durable once resolved."""
@@ -226,6 +251,17 @@ class RiskEngine:
             compromised=scored.verdict.compromised_credentials,
         )
         future = both(self._store.submit_attempt(scored.record), event)
+        if scored.notify and self._notifier is not None:
+            notifier = self._notifier
+
+            def notify(done: Future[None]) -> None:
+                # Queued once the attempt is durable; it never delays the answer.
+                if done.exception() is None:
+                    notifier.submit(
+                        scored.record, scored.verdict.decision, scored.notify_configuration
+                    )
+
+            future.add_done_callback(notify)
 
         def count(done: Future[None]) -> None:
             if done.exception() is None:

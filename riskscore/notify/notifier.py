@@ -66,8 +66,9 @@ class Notifier:
         return flatten(outer)
 
     def close(self) -> None:
-        """Finish queued notifications."""
+        """Finish queued notifications and release the outbox."""
         self._executor.shutdown(wait=True)
+        self._outbox.close()
 
     def notify(
         self,

@@ -167,6 +167,10 @@ class Outbox(Protocol):
         """Record delivery; False if it was already sent, NotFoundError if unknown."""
         ...
 
+    def close(self) -> None:
+        """Release the outbox (what was enqueued is already durable)."""
+        ...
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -205,6 +209,9 @@ class MemoryOutbox:
             return False
         self._records[record_id] = replace(record, status="sent")
         return True
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class FileOutbox:

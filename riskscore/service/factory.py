@@ -32,6 +32,7 @@ from riskscore.errors import ConfigError, InvalidArgumentError
 from riskscore.events.log import EventLog, EventLogMetrics
 from riskscore.events.metrics import NullMetrics, ServiceMetrics
 from riskscore.events.recorder import AuthEventRecorder, EventNames
+from riskscore.notify import FeedbackTokens, FileOutbox, Notifier, load_or_create_secret
 from riskscore.policy.config import AdvancedSecurityMode, RiskConfiguration
 from riskscore.policy.source import StaticPolicySource
 from riskscore.policy.stored import RiskConfigStore, StoredPolicySource
@@ -54,9 +55,12 @@ class Wiring:
     events_root: Path
     reputation: DenyListReputation
     policy: StoredPolicySource
+    notifier: Notifier | None = None
 
     def close(self) -> None:
         """Flush and release everything, the event log last (it records the others' work)."""
+        if self.notifier is not None:
+            self.notifier.close()
         self.store.close()
         if self.breach is not None:
             self.breach.close()
@@ -157,6 +161,25 @@ def open_policy(config: Config) -> StaticPolicySource:
     return StaticPolicySource(configurations, mode=AdvancedSecurityMode(config.policy.mode))
 
 
+def open_notifier(config: Config, events: EventLog, clock: Clock) -> Notifier | None:
+    """The notifier of ``[notifications]`` (None when disabled)."""
+    settings = config.notifications
+    if not settings.enabled:
+        return None
+    outbox = FileOutbox(settings.outbox or config.data_dir / "outbox" / "notifications.jsonl")
+    secret = load_or_create_secret(
+        settings.secret_file or config.data_dir / "secrets" / "feedback-token.key"
+    )
+    return Notifier(
+        outbox,
+        FeedbackTokens(secret, now=clock.now),
+        events,
+        event_names(config),
+        feedback_base_url=settings.feedback_base_url,
+        now=clock.now,
+    )
+
+
 def open_events(config: Config, metrics: EventLogMetrics | None = None) -> EventLog:
     """The auth event log under <data_dir>/logs."""
     return EventLog(
@@ -236,6 +259,7 @@ def build_engine(
     try:
         networks, reputation = open_lists(config, clock)
         breach = open_breach(config, metrics)
+        notifier = open_notifier(config, events, clock)
     except BaseException:
         store.close()
         events.close()
@@ -252,6 +276,7 @@ def build_engine(
         breach=breach,
         breach_events=frozenset(EventType(e) for e in config.breach.events),
         policy=policy,
+        notifier=notifier,
     )
     return Wiring(
         engine=engine,
@@ -262,4 +287,5 @@ def build_engine(
         events_root=events_root(config),
         reputation=reputation,
         policy=policy,
+        notifier=notifier,
     )
