@@ -20,10 +20,17 @@ from riskscore.engine import Clock, Explanation, RiskEngine
 from riskscore.errors import InvalidArgumentError
 from riskscore.events.history import auth_event_json
 from riskscore.events.metrics import Metrics
+from riskscore.notify import FeedbackTokens, InvalidFeedbackTokenError
 from riskscore.policy.config import AdvancedSecurityMode, RiskConfiguration
 from riskscore.policy.stored import StoredPolicySource
+from riskscore.service.auth import bearer_token, refusal
 from riskscore.service.guard import guard
-from riskscore.service.history import feedback_request, history_query, history_response
+from riskscore.service.history import (
+    FEEDBACK_VALUES,
+    feedback_request,
+    history_query,
+    history_response,
+)
 from riskscore.service.servicer import score_reason
 from riskscore.service.validation import attempt_from_request
 from riskscore.v1 import admin_pb2, admin_pb2_grpc, risk_pb2
@@ -146,12 +153,21 @@ class AdminServicer(admin_pb2_grpc.RiskAdminServiceServicer):
     """riskscore.v1.RiskAdminService on grpc.aio."""
 
     def __init__(
-        self, engine: RiskEngine, policy: StoredPolicySource, clock: Clock, metrics: Metrics
+        self,
+        engine: RiskEngine,
+        policy: StoredPolicySource,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        admin_token: str = "",
+        feedback_tokens: FeedbackTokens | None = None,
     ) -> None:
         self._engine = engine
         self._policy = policy
         self._clock = clock
         self._metrics = metrics
+        self._admin_token = admin_token
+        self._feedback_tokens = feedback_tokens
 
     async def SetRiskConfiguration(  # noqa: N802 (gRPC method name)
         self,
@@ -226,8 +242,21 @@ class AdminServicer(admin_pb2_grpc.RiskAdminServiceServicer):
     ) -> admin_pb2.UpdateAuthEventFeedbackResponse:
         """Record Valid / Invalid feedback on an event; answer once durable."""
 
+        # The one admin RPC the interceptor lets through: it takes a feedback token
+        # (Cognito's FeedbackToken, from a notification link) or the admin token.
+        if request.feedback_token:
+            why = self._token_refusal(request)
+        else:
+            metadata = [(k, v) for k, v in context.invocation_metadata() or ()]
+            why = refusal(self._admin_token, bearer_token(metadata))
+        if why is not None:
+            self._metrics.observe_error("UpdateAuthEventFeedback", "UNAUTHENTICATED")
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, why)
+
         async def work() -> admin_pb2.UpdateAuthEventFeedbackResponse:
             fb = feedback_request(request)
+            if request.feedback_token and not request.provider:
+                fb = replace(fb, provider=LINK_FEEDBACK_PROVIDER)
             result = await asyncio.wrap_future(
                 self._engine.submit_feedback(
                     fb.pool_id, fb.username, fb.event_id, fb.value, fb.provider
@@ -240,3 +269,24 @@ class AdminServicer(admin_pb2_grpc.RiskAdminServiceServicer):
             )
 
         return await guard(self._metrics, "UpdateAuthEventFeedback", context, work())
+
+    def _token_refusal(self, request: admin_pb2.UpdateAuthEventFeedbackRequest) -> str | None:
+        """Why the request's feedback token does not grant it; None when it does."""
+        if self._feedback_tokens is None:
+            return "feedback tokens are not enabled on this server ([notifications] enabled)"
+        value = FEEDBACK_VALUES.get(request.feedback_value)
+        try:
+            self._feedback_tokens.verify(
+                request.feedback_token,
+                pool_id=request.user_pool_id,
+                username=request.username,
+                event_id=request.event_id,
+                value=value,
+            )
+        except InvalidFeedbackTokenError as exc:
+            return f"the feedback token is not valid for this feedback ({exc.reason})"
+        return None
+
+
+# Who gave feedback through a notification's link (the console records "Admin").
+LINK_FEEDBACK_PROVIDER = "User"

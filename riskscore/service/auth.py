@@ -63,9 +63,12 @@ else:
 class BearerTokenInterceptor(_Interceptor):
     """Refuses calls to the protected services without the configured bearer token."""
 
-    def __init__(self, token: str, services: Sequence[str]) -> None:
+    def __init__(self, token: str, services: Sequence[str], exempt: Sequence[str] = ()) -> None:
         self._token = token
         self._prefixes = tuple(f"/{service}/" for service in services)
+        # Methods that check their own credential (UpdateAuthEventFeedback takes a
+        # feedback token in place of the admin token).
+        self._exempt = frozenset(exempt)
 
     async def intercept_service(
         self,
@@ -75,7 +78,8 @@ class BearerTokenInterceptor(_Interceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any]:
         """Pass allowed calls on; answer the others UNAUTHENTICATED."""
-        if not handler_call_details.method.startswith(self._prefixes):
+        method = handler_call_details.method
+        if not method.startswith(self._prefixes) or method in self._exempt:
             return await continuation(handler_call_details)
         metadata = handler_call_details.invocation_metadata
         why = refusal(self._token, bearer_token(metadata))

@@ -22,11 +22,13 @@ from riskscore.errors import (
     StoreUnavailableError,
 )
 from riskscore.events.log_limits import EventLogError
+from riskscore.notify.tokens import InvalidFeedbackTokenError
 
 STATUS_OF: Final[dict[type[RiskscoreError], grpc.StatusCode]] = {
     InvalidArgumentError: grpc.StatusCode.INVALID_ARGUMENT,
     EventLogError: grpc.StatusCode.UNAVAILABLE,
     BreachCheckError: grpc.StatusCode.UNAVAILABLE,
+    InvalidFeedbackTokenError: grpc.StatusCode.UNAUTHENTICATED,
     NotFoundError: grpc.StatusCode.NOT_FOUND,
     ConflictError: grpc.StatusCode.FAILED_PRECONDITION,
     StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,

@@ -56,6 +56,7 @@ class Wiring:
     reputation: DenyListReputation
     policy: StoredPolicySource
     notifier: Notifier | None = None
+    feedback_tokens: FeedbackTokens | None = None
 
     def close(self) -> None:
         """Flush and release everything, the event log last (it records the others' work)."""
@@ -161,18 +162,28 @@ def open_policy(config: Config) -> StaticPolicySource:
     return StaticPolicySource(configurations, mode=AdvancedSecurityMode(config.policy.mode))
 
 
-def open_notifier(config: Config, events: EventLog, clock: Clock) -> Notifier | None:
-    """The notifier of ``[notifications]`` (None when disabled)."""
+def open_feedback_tokens(config: Config, clock: Clock) -> FeedbackTokens | None:
+    """The feedback-token issuer and verifier (None when notifications are off)."""
     settings = config.notifications
     if not settings.enabled:
         return None
-    outbox = FileOutbox(settings.outbox or config.data_dir / "outbox" / "notifications.jsonl")
     secret = load_or_create_secret(
         settings.secret_file or config.data_dir / "secrets" / "feedback-token.key"
     )
+    return FeedbackTokens(secret, now=clock.now)
+
+
+def open_notifier(
+    config: Config, events: EventLog, tokens: FeedbackTokens | None, clock: Clock
+) -> Notifier | None:
+    """The notifier of ``[notifications]`` (None when disabled)."""
+    settings = config.notifications
+    if not settings.enabled or tokens is None:
+        return None
+    outbox = FileOutbox(settings.outbox or config.data_dir / "outbox" / "notifications.jsonl")
     return Notifier(
         outbox,
-        FeedbackTokens(secret, now=clock.now),
+        tokens,
         events,
         event_names(config),
         feedback_base_url=settings.feedback_base_url,
@@ -259,7 +270,8 @@ def build_engine(
     try:
         networks, reputation = open_lists(config, clock)
         breach = open_breach(config, metrics)
-        notifier = open_notifier(config, events, clock)
+        tokens = open_feedback_tokens(config, clock)
+        notifier = open_notifier(config, events, tokens, clock)
     except BaseException:
         store.close()
         events.close()
@@ -288,4 +300,5 @@ def build_engine(
         reputation=reputation,
         policy=policy,
         notifier=notifier,
+        feedback_tokens=tokens,
     )

@@ -27,7 +27,7 @@ MAX_PROVIDER: Final = 64
 MAX_NEXT_TOKEN: Final = 1024
 DEFAULT_PROVIDER: Final = "Admin"
 _EVENT_ID: Final = re.compile(r"[\w+-]+", re.ASCII)
-_FEEDBACK: Final[dict[int, FeedbackValue]] = {
+FEEDBACK_VALUES: Final[dict[int, FeedbackValue]] = {
     admin_pb2.VALID: "Valid",
     admin_pb2.INVALID: "Invalid",
 }
@@ -94,7 +94,7 @@ def feedback_request(request: admin_pb2.UpdateAuthEventFeedbackRequest) -> Feedb
     event_id = text_of("event_id", request.event_id, MAX_EVENT_ID, required=True)
     if not _EVENT_ID.fullmatch(event_id):
         raise InvalidArgumentError("event_id", "may only contain letters, digits, '_', '+', '-'")
-    value = _FEEDBACK.get(request.feedback_value)
+    value = FEEDBACK_VALUES.get(request.feedback_value)
     if value is None:
         raise InvalidArgumentError("feedback_value", "must be VALID or INVALID")
     provider = text_of("provider", request.provider, MAX_PROVIDER, required=False)

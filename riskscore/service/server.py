@@ -160,13 +160,27 @@ def create_server(config: Config, *, clock: Clock | None = None) -> tuple[RiskSe
             protected.append(RISK_SERVICE)
         server = grpc.aio.server(
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],
-            interceptors=[BearerTokenInterceptor(config.admin.token, protected)],
+            interceptors=[
+                BearerTokenInterceptor(
+                    config.admin.token,
+                    protected,
+                    exempt=(f"/{ADMIN_SERVICE}/UpdateAuthEventFeedback",),
+                )
+            ],
         )
         risk_pb2_grpc.add_RiskServiceServicer_to_server(
             RiskServicer(wiring.engine, clock, metrics), server
         )
         admin_pb2_grpc.add_RiskAdminServiceServicer_to_server(
-            AdminServicer(wiring.engine, wiring.policy, clock, metrics), server
+            AdminServicer(
+                wiring.engine,
+                wiring.policy,
+                clock,
+                metrics,
+                admin_token=config.admin.token,
+                feedback_tokens=wiring.feedback_tokens,
+            ),
+            server,
         )
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)

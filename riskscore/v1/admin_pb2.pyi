@@ -396,6 +396,7 @@ class UpdateAuthEventFeedbackRequest(_message.Message):
     EVENT_ID_FIELD_NUMBER: _builtins.int
     FEEDBACK_VALUE_FIELD_NUMBER: _builtins.int
     PROVIDER_FIELD_NUMBER: _builtins.int
+    FEEDBACK_TOKEN_FIELD_NUMBER: _builtins.int
     user_pool_id: _builtins.str
     """Required; as ListAuthEventsRequest."""
     username: _builtins.str
@@ -405,7 +406,13 @@ class UpdateAuthEventFeedbackRequest(_message.Message):
     """Required: VALID or INVALID."""
     provider: _builtins.str
     """Who gave the feedback, 0..64 printable characters; empty means "Admin"
-    (what Cognito's console records).
+    (what Cognito's console records), or "User" with a feedback_token.
+    """
+    feedback_token: _builtins.str
+    """Cognito's FeedbackToken: the token of a notification's one-click link.
+    With it this call needs no admin credential (it is the one admin RPC
+    open without one); the token must be valid, unexpired and issued for
+    this pool, user, event and value, else UNAUTHENTICATED.
     """
     def __init__(
         self,
@@ -415,10 +422,11 @@ class UpdateAuthEventFeedbackRequest(_message.Message):
         event_id: _builtins.str = ...,
         feedback_value: Global___FeedbackValue.ValueType = ...,
         provider: _builtins.str = ...,
+        feedback_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "feedback_value", b"feedback_value", "provider", b"provider", "user_pool_id", b"user_pool_id", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "feedback_token", b"feedback_token", "feedback_value", b"feedback_value", "provider", b"provider", "user_pool_id", b"user_pool_id", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -7,11 +7,15 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+import grpc
+import pytest
 
 from riskscore.config import PolicyConfig
 from riskscore.notify import FeedbackTokens, load_or_create_secret, read_outbox
-from riskscore.v1 import risk_pb2, risk_pb2_grpc
+from riskscore.v1 import admin_pb2, admin_pb2_grpc, risk_pb2, risk_pb2_grpc
 from tests.service.harness import ServerThread, service_config
 
 POOL = "eu-north-1_Notify"
@@ -48,6 +52,7 @@ def test_a_notifying_action_queues_an_email_with_working_feedback_links(
         service_config(data, asn_db), policy=PolicyConfig(configurations=(str(policy_file),))
     ).validate()
     with ServerThread(config) as service, service.channel() as channel:
+        admin = admin_pb2_grpc.RiskAdminServiceStub(channel)
         resp = risk_pb2_grpc.RiskServiceStub(channel).Score(
             risk_pb2.ScoreRequest(
                 pool_id=POOL,
@@ -68,13 +73,50 @@ def test_a_notifying_action_queues_an_email_with_working_feedback_links(
             if queued:
                 break
             time.sleep(0.05)
-    (email,) = queued
+        (email,) = queued
+        link = next(word for word in (email.text or "").split() if word.startswith("http"))
+        token = parse_qs(urlparse(link).query)["token"][0]
+
+        def feedback(value: int, event_id: str = resp.event_id) -> Any:
+            return admin.UpdateAuthEventFeedback(
+                admin_pb2.UpdateAuthEventFeedbackRequest(
+                    user_pool_id=POOL,
+                    username="quinn",
+                    event_id=event_id,
+                    feedback_value=value,
+                    feedback_token=token,
+                ),
+                timeout=10,
+            )
+
+        # The link's token is for "Invalid" on this event only; no admin credential needed.
+        for wrong in (
+            lambda: feedback(admin_pb2.VALID),
+            lambda: feedback(admin_pb2.INVALID, event_id="someone-elses-event"),
+        ):
+            with pytest.raises(grpc.RpcError) as err:
+                wrong()
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert token not in (err.value.details() or "")
+        answer = feedback(admin_pb2.INVALID)
+        assert answer.changed
+        assert json.loads(answer.auth_event_json)["EventFeedback"]["FeedbackValue"] == "Invalid"
+        # Without a token the call is an admin call, and no admin token is configured.
+        with pytest.raises(grpc.RpcError) as err:
+            admin.UpdateAuthEventFeedback(
+                admin_pb2.UpdateAuthEventFeedbackRequest(
+                    user_pool_id=POOL,
+                    username="quinn",
+                    event_id=resp.event_id,
+                    feedback_value=admin_pb2.INVALID,
+                ),
+                timeout=10,
+            )
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert email.event_id == resp.event_id
     assert email.subject == "Sign-in from Oslo"
     assert email.text is not None
     assert "84.208.0.1" in email.text
-    link = next(word for word in email.text.split() if word.startswith("http"))
-    token = parse_qs(urlparse(link).query)["token"][0]
     tokens = FeedbackTokens(
         load_or_create_secret(data / "secrets" / "feedback-token.key"),
         now=lambda: datetime.now(UTC),
