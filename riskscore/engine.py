@@ -20,7 +20,7 @@ from typing import Protocol
 from riskscore.core.attempt import Attempt, EventType, Outcome
 from riskscore.core.enrichment import Enrichment
 from riskscore.core.features import Observation, observe
-from riskscore.core.result import Assessment, Decision, Reason
+from riskscore.core.result import Assessment, Decision, Reason, RiskLevel
 from riskscore.core.scorer import Scorer
 from riskscore.enrich.breach.base import BreachCorpus, BreachResult
 from riskscore.events.metrics import CognitoFacts, Metrics, NullMetrics
@@ -204,14 +204,20 @@ class RiskEngine:
     def _explain(
         self, attempt: Attempt, breach: BreachResult | None, *, with_enforced: bool
     ) -> Explanation:
+        config, mode = self._policy.effective(attempt.pool_id, attempt.client_id)
         enrichment = self._enricher.enrich(attempt)
         obs = observe(attempt, enrichment)
-        snapshot = self._store.snapshot(attempt.pool_id, attempt.username, obs)
-        assessment = self._scorer.assess(obs, snapshot)
+        if mode is AdvancedSecurityMode.OFF and not with_enforced:
+            # Cognito's OFF: no risk evaluation. The observation is still kept, so
+            # proven sign-ins keep the profile warm for when protection is turned on.
+            assessment = _not_scored(self._scorer.model_version)
+            breach = None
+        else:
+            snapshot = self._store.snapshot(attempt.pool_id, attempt.username, obs)
+            assessment = self._scorer.assess(obs, snapshot)
         compromised = breach is not None and breach.found
         if breach is not None:
             assessment = _with_breach_reason(assessment, breach)
-        config, mode = self._policy.effective(attempt.pool_id, attempt.client_id)
         inputs = PolicyInputs(
             event_type=attempt.event_type,
             ip_address=attempt.ip_address,
@@ -351,6 +357,23 @@ class RiskEngine:
             return self._events.feedback(result.event) if result.changed else done(None)
 
         return then(stored, log)
+
+
+def _not_scored(model_version: str) -> Assessment:
+    return Assessment(
+        risk_score=0.0,
+        risk_level=RiskLevel.LOW,
+        reasons=(
+            Reason(
+                "PROTECTION_OFF",
+                "Threat protection is off for this pool: the attempt was not scored.",
+                0.0,
+                {"mode": AdvancedSecurityMode.OFF.value},
+            ),
+        ),
+        model_version=model_version,
+        raw_risk=0.0,
+    )
 
 
 def _audit_reason(policy: PolicyDecision) -> Reason:

@@ -157,12 +157,17 @@ def test_policy_matrix(
             got = risk_pb2.Decision.Name(resp.decision)
             want = expected(mode, action, exception, mfa, compromised)
             got_level = risk_pb2.RiskLevel.Name(resp.risk_level)
-            if got != want or got_level != level:
+            # OFF does not score at all (Cognito: no risk evaluation).
+            want_level = "LOW" if mode == "OFF" else level
+            if got != want or got_level != want_level:
                 failures.append(
                     f"{mode} {action} {exception} {level}(got {got_level}) mfa={mfa} "
                     f"leaked={compromised}: {got}, expected {want}"
                 )
             if compromised and mode != "OFF":
                 assert resp.compromised_credentials_detected
+            if mode == "OFF":
+                assert [r.code for r in resp.reasons] == ["PROTECTION_OFF"]
+                assert not resp.compromised_credentials_detected
     assert cells == 3 * 4 * 3 * 3 * 3 * 3
     assert not failures, "\n".join(failures[:20])
