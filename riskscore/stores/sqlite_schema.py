@@ -351,12 +351,17 @@ def _mark_parts(first: int) -> list[str]:
     ]
 
 
+def _scope_key(scope: Scope) -> tuple[str, str, int]:
+    """A scope's key columns, their placeholders, and the first parameter after them."""
+    if scope == "user":
+        return "pool_id, username", "?1, ?2", 3
+    return "pool_id", "?1", 2
+
+
 @functools.lru_cache(maxsize=64)
 def count_values_sql(scope: Scope, n_values: int) -> str:
     """Add one to each (column, value); RETURNING tells which values are new."""
-    key = "pool_id, username" if scope == "user" else "pool_id"
-    head = "?1, ?2" if scope == "user" else "?1"
-    first = 3 if scope == "user" else 2
+    key, head, first = _scope_key(scope)
     rows = ", ".join(
         f"({head}, ?{first + 2 * i}, ?{first + 2 * i + 1}, 1)" for i in range(n_values)
     )
@@ -370,9 +375,7 @@ def count_values_sql(scope: Scope, n_values: int) -> str:
 @functools.lru_cache(maxsize=64)
 def count_columns_sql(scope: Scope, n_values: int) -> str:
     """Add one to each column's total, and its number of new values to its distinct."""
-    key = "pool_id, username" if scope == "user" else "pool_id"
-    head = "?1, ?2" if scope == "user" else "?1"
-    first = 3 if scope == "user" else 2
+    key, head, first = _scope_key(scope)
     rows = ", ".join(
         f"({head}, ?{first + 2 * i}, 1, ?{first + 2 * i + 1})" for i in range(n_values)
     )
