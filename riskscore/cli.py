@@ -63,9 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser(
         "serve",
-        help="run the gRPC RiskService",
-        description="Run the gRPC RiskService (with health checking, reflection and "
-        "Prometheus metrics) on embedded defaults: SQLite profiles, packaged GeoLite2 data.",
+        help="run the gRPC RiskService and RiskAdminService",
+        description="Run the gRPC RiskService and RiskAdminService (with health checking "
+        "and reflection), the HTTP listener for AWS-style JSON APIs (CloudWatch Logs reads) "
+        "and Prometheus metrics, on embedded defaults: SQLite profiles and history, the "
+        "packaged GeoLite2 data, a local auth event log.",
     )
     serve.add_argument("--config", type=Path, help="TOML configuration file")
     _add_data_dir(serve)
