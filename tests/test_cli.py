@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import queue
 import re
 import signal
@@ -15,7 +17,7 @@ import grpc
 import pytest
 
 from riskscore.cli import main
-from riskscore.v1 import risk_pb2, risk_pb2_grpc
+from riskscore.v1 import admin_pb2, admin_pb2_grpc, risk_pb2, risk_pb2_grpc
 
 
 def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,7 +47,7 @@ def test_unparseable_config_file(tmp_path: Path) -> None:
 class Served:
     """`riskscore serve` in a child process; learns its port from the log."""
 
-    def __init__(self, config: Path, data_dir: Path) -> None:
+    def __init__(self, config: Path, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "riskscore", "serve", "--config", str(config)),
@@ -53,6 +55,7 @@ class Served:
             ],
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **(env or {})},
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
@@ -150,3 +153,23 @@ def test_acknowledged_outcome_survives_sigkill(
         assert again.proc.wait(30) == 0
     finally:
         again.close()
+
+
+def test_admin_token_from_the_environment(config_file: Path, tmp_path: Path) -> None:
+    token = "env-admin-token-0123456789"
+    served = Served(config_file, tmp_path / "data", env={"RISKSCORE_ADMIN_TOKEN": token})
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{served.port}") as channel:
+            admin = admin_pb2_grpc.RiskAdminServiceStub(channel)
+            request = admin_pb2.DescribeRiskConfigurationRequest(user_pool_id="cli_Pool1")
+            answer = admin.DescribeRiskConfiguration(
+                request, metadata=(("authorization", f"Bearer {token}"),), timeout=10
+            )
+            assert json.loads(answer.risk_configuration_json)["UserPoolId"] == "cli_Pool1"
+            with pytest.raises(grpc.RpcError) as err:
+                admin.DescribeRiskConfiguration(
+                    request, metadata=(("authorization", "Bearer wrong-token-000000"),), timeout=10
+                )
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        served.close()
