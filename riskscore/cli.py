@@ -114,6 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(dump)
     dump.add_argument("--output", type=Path, help="output (default <data-dir>/breach/pwned.rsbh)")
 
+    sim = sub.add_parser(
+        "simulate",
+        help="generate a labelled login log in the RBA dataset's layout",
+        description="Generate a realistic, seeded login log (the RBA dataset's columns plus "
+        "attack_kind) from the packaged GeoLite2 geography: legitimate users and six attack "
+        "kinds. The world of real networks is built once into <data-dir>/learn/.",
+    )
+    sim.add_argument("--output", type=Path, required=True, help=".csv, .csv.gz or .parquet")
+    sim.add_argument("--rows", type=int, default=100_000, help="rows to generate (default 100000)")
+    sim.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sim.add_argument("--days", type=float, default=14.0, help="span of the log (default 14)")
+    sim.add_argument(
+        "--start", default="2026-01-01T00:00:00+00:00", help="first timestamp (ISO-8601)"
+    )
+    sim.add_argument("--attack-share", type=float, default=0.05, help="share of attack rows")
+    _add_data_dir(sim)
+
     from riskscore.events.cli_logs import add_logs_parser
     from riskscore.policy.cli_policy import add_policy_parser
 
@@ -202,6 +219,40 @@ def _cmd_breach(args: argparse.Namespace) -> None:
     print(f"wrote {report.path}: {report.records} hashes from {report.lines} lines")
 
 
+def _cmd_simulate(args: argparse.Namespace) -> None:
+    from datetime import datetime
+
+    from riskscore.enrich.geo import packaged_city_database
+    from riskscore.learn.simulate import simulate, write_log
+    from riskscore.learn.world import load_or_build_world
+
+    config = load_config(None, args.data_dir)
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError:
+        raise SystemExit(f"riskscore: --start {args.start!r} is not an ISO-8601 time") from None
+    if start.tzinfo is None:
+        raise SystemExit("riskscore: --start needs a time zone, e.g. +00:00")
+    if args.rows < 1 or args.days <= 0 or not 0 <= args.attack_share < 1:
+        raise SystemExit("riskscore: need --rows >= 1, --days > 0 and 0 <= --attack-share < 1")
+    asn = config.asn_db_path if config.asn_db_path.is_file() else None
+    cache = config.data_dir / "learn" / ("world-asn.npz" if asn else "world.npz")
+    world = load_or_build_world(cache, packaged_city_database(), seed=0, asn_path=asn)
+    frame = simulate(
+        args.rows,
+        seed=args.seed,
+        start=start,
+        days=args.days,
+        world=world,
+        attack_share=args.attack_share,
+    )
+    try:
+        write_log(frame, args.output)
+    except (ValueError, ImportError) as exc:
+        raise SystemExit(f"riskscore: {exc}") from exc
+    print(f"wrote {len(frame)} rows to {args.output}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskscore`` console script."""
     args = build_parser().parse_args(argv)
@@ -216,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _cmd_geo(args)
         elif args.command == "breach":
             _cmd_breach(args)
+        elif args.command == "simulate":
+            _cmd_simulate(args)
         elif args.command == "logs":
             from riskscore.events.cli_logs import run_logs
 

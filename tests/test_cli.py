@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import queue
@@ -173,3 +174,24 @@ def test_admin_token_from_the_environment(config_file: Path, tmp_path: Path) -> 
             assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     finally:
         served.close()
+
+
+def test_simulate_writes_a_labelled_log(tmp_path: Path) -> None:
+    out = tmp_path / "sim.csv.gz"
+    data = str(tmp_path / "data")
+    code = main(
+        ["simulate", "--rows", "3000", "--seed", "7", "--output", str(out), "--data-dir", data]
+    )
+    assert code == 0
+    with gzip.open(out, "rt", encoding="utf-8") as fh:
+        header = fh.readline().strip().split(",")
+        rows = sum(1 for _ in fh)
+    assert header[:2] == ["index", "Login Timestamp"]
+    assert header[-1] == "attack_kind"
+    assert rows >= 3000
+
+
+def test_simulate_rejects_a_naive_start(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--output", str(tmp_path / "x.csv"), "--start", "2026-01-01T00:00"])
+    assert "time zone" in str(exit_.value.code)

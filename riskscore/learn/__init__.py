@@ -1,0 +1,1 @@
+"""Simulate, train and evaluate on login logs."""
