@@ -153,11 +153,7 @@ class MemoryLogQuery:
                 if within(found.events[i][0], start, end):
                     indexes.append(i)
         events = [found.event(i) for i in indexes]
-        if not events:
-            return EventPage(events=[], forward=cursor, backward=cursor)
-        return EventPage(
-            events=events, forward=events[-1].next_position, backward=events[0].position
-        )
+        return EventPage.of(events, cursor)
 
     def search(
         self,

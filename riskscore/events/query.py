@@ -79,6 +79,13 @@ class EventPage:
     forward: Position
     backward: Position
 
+    @classmethod
+    def of(cls, events: Sequence[LogEvent], cursor: Position) -> EventPage:
+        """The page of ``events`` read from ``cursor`` (both cursors stay there when empty)."""
+        if not events:
+            return cls(events=[], forward=cursor, backward=cursor)
+        return cls(events=events, forward=events[-1].next_position, backward=events[0].position)
+
 
 class LogQuery(Protocol):
     """Read access to log groups, streams and events."""

@@ -109,11 +109,7 @@ class FileLogQuery:
                         events.append(event)
                         if len(events) >= limit:
                             break
-        if not events:
-            return EventPage(events=[], forward=cursor, backward=cursor)
-        return EventPage(
-            events=events, forward=events[-1].next_position, backward=events[0].position
-        )
+        return EventPage.of(events, cursor)
 
     def search(
         self,
