@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -14,6 +10,7 @@ from pathlib import Path
 from riskscore.events import log_format as fmt
 from riskscore.events.log import EventLog
 from riskscore.events.reader import FileLogQuery
+from tests.crash import acknowledged_before_sigkill
 
 CHILD = textwrap.dedent(
     """
@@ -42,30 +39,7 @@ CHILD = textwrap.dedent(
 
 def test_sigkill_loses_no_acknowledged_event(tmp_path: Path) -> None:
     root = tmp_path / "logs"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(root)],
-        stdout=subprocess.PIPE,
-        cwd=Path(__file__).resolve().parents[2],
-        text=True,
-    )
-    acked: list[str] = []
-    assert child.stdout is not None
-    try:
-        deadline = time.monotonic() + 20
-        while len(acked) < 1500 and time.monotonic() < deadline:
-            line = child.stdout.readline()
-            if not line:
-                break
-            acked.append(line.strip())
-        os.kill(child.pid, signal.SIGKILL)
-        # Everything printed before the kill was acknowledged too.
-        acked.extend(line.strip() for line in child.stdout)
-    finally:
-        child.kill()
-        child.wait()
-        child.stdout.close()
-    assert len(acked) >= 1500, "child did not get going"
-    assert child.returncode == -signal.SIGKILL
+    acked = acknowledged_before_sigkill(CHILD, str(root), 1500)
 
     query = FileLogQuery(root)
     stored: list[str] = []

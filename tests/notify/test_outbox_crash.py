@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 from riskscore.core.result import Decision
 from riskscore.notify.outbox import FileOutbox, read_outbox
 from riskscore.notify.templates import RenderedEmail
+from tests.crash import acknowledged_before_sigkill
 
 CHILD = textwrap.dedent(
     """
@@ -50,29 +46,7 @@ CHILD = textwrap.dedent(
 
 def test_sigkill_loses_no_acknowledged_notification(tmp_path: Path) -> None:
     path = tmp_path / "outbox.jsonl"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)],
-        stdout=subprocess.PIPE,
-        cwd=Path(__file__).resolve().parents[2],
-        text=True,
-    )
-    acked: list[str] = []
-    assert child.stdout is not None
-    try:
-        deadline = time.monotonic() + 20
-        while len(acked) < 600 and time.monotonic() < deadline:
-            line = child.stdout.readline()
-            if not line:
-                break
-            acked.append(line.strip())
-        os.kill(child.pid, signal.SIGKILL)
-        acked.extend(line.strip() for line in child.stdout)
-    finally:
-        child.kill()
-        child.wait()
-        child.stdout.close()
-    assert len(acked) >= 600, "child did not get going"
-    assert child.returncode == -signal.SIGKILL
+    acked = acknowledged_before_sigkill(CHILD, str(path), 600)
 
     records = read_outbox(path)
     stored = [r.event_id for r in records]
