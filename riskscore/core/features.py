@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from riskscore.core.attempt import Attempt
-from riskscore.core.enrichment import Enrichment, NetworkClass, Place
+from riskscore.core.enrichment import Enrichment, NetworkClass, NetworkInfo, Place, UserAgentInfo
 
 IP: Final = "ip"
 ASN: Final = "asn"
@@ -133,38 +133,48 @@ def network_source_of(network: NetworkClass) -> str:
     return f"{network.source}/{network.matched}"
 
 
-def observe(attempt: Attempt, enrichment: Enrichment) -> Observation:
-    """Derive the feature columns of an online attempt."""
-    geo = enrichment.geo
-    net = enrichment.network
-    ua = enrichment.user_agent
+def place_columns(geo: Place | None, net: NetworkInfo | None) -> dict[str, str]:
+    """The columns an IP's geo and network lookups give (ASN, country, region, city)."""
     country = geo.country if geo else MISSING
     region = geo.region if geo else MISSING
     city = geo.city if geo else MISSING
-    has_ua = bool(attempt.user_agent)
-    values = {
-        IP: attempt.ip_address,
+    return {
         ASN: asn_key(net.asn, net.organization) if net else MISSING,
         COUNTRY: country,
         REGION: region_key(country, region),
         CITY: city_key(country, region, city),
-        UA: attempt.user_agent,
-        BROWSER: ua.browser if has_ua else MISSING,
-        OS: ua.os if has_ua else MISSING,
-        DEVICE_TYPE: ua.device_type.value if has_ua else MISSING,
-        DEVICE: device_key_of(ua.browser_family, ua.os_family, ua.device_type.value)
-        if has_ua
-        else MISSING,
-        DEVICE_KEY: attempt.device_key,
-        HOUR: hour_key(attempt.timestamp),
     }
-    place = geo or Place()
+
+
+def device_columns(user_agent: str, ua: UserAgentInfo) -> dict[str, str]:
+    """The columns a parsed User-Agent gives (all missing without a User-Agent)."""
+    if not user_agent:
+        return {UA: MISSING, BROWSER: MISSING, OS: MISSING, DEVICE_TYPE: MISSING, DEVICE: MISSING}
+    return {
+        UA: user_agent,
+        BROWSER: ua.browser,
+        OS: ua.os,
+        DEVICE_TYPE: ua.device_type.value,
+        DEVICE: device_key_of(ua.browser_family, ua.os_family, ua.device_type.value),
+    }
+
+
+def observe(attempt: Attempt, enrichment: Enrichment) -> Observation:
+    """Derive the feature columns of an online attempt."""
+    geo = enrichment.geo
     network_class = enrichment.network_class
     listed = enrichment.reputation
-    values[NETWORK_TYPE] = network_class.type.value if network_class else MISSING
+    values = {
+        IP: attempt.ip_address,
+        **place_columns(geo, enrichment.network),
+        **device_columns(attempt.user_agent, enrichment.user_agent),
+        DEVICE_KEY: attempt.device_key,
+        HOUR: hour_key(attempt.timestamp),
+        NETWORK_TYPE: network_class.type.value if network_class else MISSING,
+    }
     return Observation(
         values=values,
-        place=place,
+        place=geo or Place(),
         timestamp=attempt.timestamp,
         ip_address=attempt.ip_address,
         rtt_ms=attempt.rtt_ms,

@@ -74,7 +74,7 @@ class StatisticalScorer:
             reasons=tuple(reasons),
             model_version=self.model_version,
             raw_risk=raw,
-            features={**freeman_features(result), **signals.features},
+            features={**freeman_features(result), **signals.features, "risk_log_raw": _ln(raw)},
         )
 
 

@@ -27,6 +27,10 @@ FEATURES: Final[dict[str, tuple[str, str]]] = {
         "ln of the Freeman et al. raw risk (IP and UA hierarchies, user factor)",
         "(-inf, inf)",
     ),
+    "risk_log_raw": (
+        "ln of the statistical raw risk: the Freeman risk times every signal's factor",
+        "(-inf, inf)",
+    ),
     "freeman_ip_log_ratio": ("ln p(IP features)/p(IP features | user)", "(-inf, ln 4]"),
     "freeman_ua_log_ratio": ("ln p(UA features)/p(UA features | user)", "(-inf, ln 4]"),
     "freeman_user_log_factor": ("ln p(u|A)/p(u|L), Laplace-smoothed", "(-inf, inf)"),
