@@ -131,10 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--attack-share", type=float, default=0.05, help="share of attack rows")
     _add_data_dir(sim)
 
+    from riskscore.batch.cli_batch import add_batch_parser
     from riskscore.events.cli_logs import add_logs_parser
+    from riskscore.learn.cli_learn import add_learn_parsers
     from riskscore.policy.cli_policy import add_policy_parser
 
     add_logs_parser(sub)
+    add_batch_parser(sub)
+    add_learn_parsers(sub)
     add_policy_parser(sub)
     return parser
 
@@ -273,6 +277,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from riskscore.events.cli_logs import run_logs
 
             return run_logs(args)
+        elif args.command == "batch":
+            from riskscore.batch.cli_batch import run_batch
+
+            return run_batch(args, load_config(args.config, args.data_dir))
+        elif args.command in ("train", "evaluate"):
+            from riskscore.learn.cli_learn import run_learn
+
+            return run_learn(args, load_config(args.config, args.data_dir))
         elif args.command == "policy":
             from riskscore.policy.cli_policy import run_policy
 

@@ -283,6 +283,12 @@ class ScoringConfig:
     window_minutes: int = 10
     # A pool-level Invalid feedback mark's weight halves every this many days.
     feedback_half_life_days: float = 30.0
+    # The model that scores: a directory, or a name under models/ ("" = the
+    # statistical model with midpoint/medium/high above).
+    model: str = ""
+    # Override the model card's level thresholds (0 = the card's).
+    model_medium: float = 0.0
+    model_high: float = 0.0
 
     def thresholds(self) -> LevelThresholds:
         """The level thresholds (validated on construction)."""
@@ -297,6 +303,9 @@ class ScoringConfig:
             raise ConfigError("scoring.window_minutes", "must be between 1 and 1440")
         if not 0 < self.feedback_half_life_days <= 36500:
             raise ConfigError("scoring.feedback_half_life_days", "must be in (0, 36500]")
+        for key in ("model_medium", "model_high"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ConfigError(f"scoring.{key}", "must be in [0, 1] (0: the model card's)")
         if self.outcome_window_seconds < 60 * self.window_minutes:
             raise ConfigError(
                 "scoring.outcome_window_seconds",

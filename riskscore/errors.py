@@ -49,3 +49,13 @@ class ConfigError(RiskscoreError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"config key {key!r}: {message}")
         self.key = key
+
+
+class ModelError(RiskscoreError):
+    """A model artifact is missing, corrupt or inconsistent; the message names the file."""
+
+    code = "model_error"
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path

@@ -53,3 +53,42 @@ def previous_where(groups: Ints, mask: NDArray[np.bool_]) -> Ints:
     # cummax includes the row itself; step back to strictly earlier rows.
     before = pd.Series(latest).groupby(groups, sort=False).shift(1, fill_value=-1)
     return np.asarray(before.to_numpy(), dtype=np.int64)
+
+
+class Groups:
+    """Rows grouped by a code, sorted once, for many running sums over a group's earlier rows."""
+
+    def __init__(self, codes: Ints) -> None:
+        n = len(codes)
+        self.order = np.argsort(codes, kind="stable")
+        ordered = codes[self.order]
+        start = np.ones(n, dtype=bool)
+        start[1:] = ordered[1:] != ordered[:-1]
+        # Sorted position of each sorted row's group start.
+        self.first = np.maximum.accumulate(np.where(start, np.arange(n, dtype=np.int64), 0))
+
+    def before(self, columns: Sequence[NDArray[np.bool_]]) -> NDArray[np.int32]:
+        """(k, n): per column and row, how many earlier rows of the row's group are True."""
+        n = len(self.order)
+        ordered = np.empty((len(columns), n), dtype=np.int32)
+        for i, col in enumerate(columns):
+            ordered[i] = col[self.order]
+        # Rows are contiguous in memory, so each cumsum streams.
+        excl = np.cumsum(ordered, axis=1, dtype=np.int32) - ordered
+        excl -= excl[:, self.first]
+        out = np.empty_like(excl)
+        out[:, self.order] = excl
+        return out
+
+    def previous(self, mask: NDArray[np.bool_]) -> Ints:
+        """Per row, the position of the latest earlier row of its group with ``mask`` (-1: none)."""
+        n = len(self.order)
+        at = np.arange(n, dtype=np.int64)
+        latest = np.maximum.accumulate(np.where(mask[self.order], at, -1))
+        prev = np.full(n, -1, dtype=np.int64)
+        prev[1:] = latest[:-1]
+        prev[(prev < self.first) | (at == self.first)] = -1
+        out = np.full(n, -1, dtype=np.int64)
+        found = prev >= 0
+        out[self.order] = np.where(found, self.order[np.maximum(prev, 0)], -1)
+        return out

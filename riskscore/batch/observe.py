@@ -14,19 +14,21 @@ Two sources, chosen per file:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from riskscore.batch.grouped import codes_of, pair_codes
+from riskscore.batch.rba import family
 from riskscore.core import features as f
 from riskscore.core.enrichment import Enrichment, UserAgentInfo
 
 # Observation columns beyond the feature values.
 PLACE_COLUMNS: Final = ("place_country", "place_city", "network_source", "reputation_list")
 NUMERIC_COLUMNS: Final = ("lat", "lon", "radius")
-_VERSION: Final = r"\s+\d.*$"
 
 
 class BatchEnricher(Protocol):
@@ -52,11 +54,24 @@ def _hours(ts_ns: NDArray[np.int64]) -> NDArray[np.object_]:
     return names[(ts_ns // 3_600_000_000_000) % 24]
 
 
-def _join(
-    a: NDArray[np.object_], b: NDArray[np.object_], when: NDArray[np.bool_]
-) -> NDArray[np.object_]:
-    joined = pd.Series(a, dtype=object) + "/" + pd.Series(b, dtype=object)
-    return np.where(when, joined.to_numpy(object), f.MISSING)
+def derive(fn: Callable[..., str], *columns: NDArray[Any]) -> NDArray[np.object_]:
+    """``fn`` applied row-wise, called once per distinct combination of the columns' values."""
+    key = codes_of(columns[0])
+    for col in columns[1:]:
+        key = pair_codes(key, codes_of(col))
+    codes, uniques = pd.factorize(key)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    values = np.array([fn(*(col[i] for col in columns)) for i in first.tolist()], dtype=object)
+    return values[codes] if len(values) else np.zeros(0, dtype=object)
+
+
+def _asn(asn: object) -> str:
+    return f.MISSING if pd.isna(asn) else f.asn_key(int(asn))  # type: ignore[call-overload]
+
+
+def _device(browser: str, os_: str, device_type: str) -> str:
+    return f.device_key_of(family(browser), family(os_), device_type)
 
 
 def from_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -67,33 +82,18 @@ def from_columns(frame: pd.DataFrame) -> pd.DataFrame:
     browser = _text(frame, "browser")
     os_ = _text(frame, "os")
     device_type = _text(frame, "device_type")
-    user_agent = _text(frame, "user_agent")
-    asn = frame["asn"] if "asn" in frame else pd.Series(pd.NA, index=frame.index, dtype="Int64")
-    asn_text = np.where(asn.isna(), f.MISSING, "AS" + asn.astype("string").fillna(""))
-    families = [
-        pd.Series(col, dtype=object).str.strip().str.replace(_VERSION, "", regex=True)
-        for col in (browser, os_)
-    ]
-    device = np.where(
-        (families[0] != f.MISSING) | (families[1] != f.MISSING),
-        (families[0] + "|" + families[1] + "|" + pd.Series(device_type, dtype=object)),
-        f.MISSING,
-    )
     n = len(frame)
+    asn = frame["asn"].to_numpy(object) if "asn" in frame else np.full(n, None, dtype=object)
     out = {
-        f.ASN: asn_text.astype(object),
+        f.ASN: derive(_asn, asn),
         f.COUNTRY: country,
-        f.REGION: _join(country, region, (country != f.MISSING) & (region != f.MISSING)),
-        f.CITY: _join(
-            _join(country, region, country != f.MISSING),
-            city,
-            (country != f.MISSING) & (city != f.MISSING),
-        ),
-        f.UA: user_agent,
+        f.REGION: derive(f.region_key, country, region),
+        f.CITY: derive(f.city_key, country, region, city),
+        f.UA: _text(frame, "user_agent"),
         f.BROWSER: browser,
         f.OS: os_,
         f.DEVICE_TYPE: device_type,
-        f.DEVICE: device.astype(object),
+        f.DEVICE: derive(_device, browser, os_, device_type),
         "place_country": country,
         "place_city": city,
         "network_type": np.full(n, f.MISSING, dtype=object),
@@ -147,25 +147,25 @@ def from_enricher(frame: pd.DataFrame, enricher: BatchEnricher) -> pd.DataFrame:
 
 def _finish(frame: pd.DataFrame, columns: dict[str, NDArray[Any]]) -> pd.DataFrame:
     ts_ns = frame["ts_ns"].to_numpy(np.int64)
-    obs = pd.DataFrame(
+    data: dict[str, NDArray[Any]] = {
+        "user": frame["user"].astype(str).to_numpy(object),
+        "ts_ns": ts_ns,
+        "success": frame["success"].to_numpy(bool),
+        f.IP: frame["ip"].to_numpy(object),
+        **columns,
+        f.DEVICE_KEY: _text(frame, "device_key"),
+        f.HOUR: _hours(ts_ns),
+    }
+    # Text stays object dtype (pandas would turn it into Arrow strings, and
+    # every column is read back as a numpy array).
+    return pd.DataFrame(
         {
-            "user": frame["user"].astype(str).to_numpy(object),
-            "ts_ns": ts_ns,
-            "success": frame["success"].to_numpy(bool),
-            f.IP: frame["ip"].to_numpy(object),
-            **columns,
-            f.DEVICE_KEY: _text(frame, "device_key"),
-            f.HOUR: _hours(ts_ns),
+            k: pd.Series(v, index=frame.index, dtype=object if v.dtype == object else None)
+            for k, v in data.items()
         }
     )
-    obs.index = frame.index
-    return obs
 
 
-def observations(
-    frame: pd.DataFrame, enricher: BatchEnricher | None, *, enrich: bool = False
-) -> pd.DataFrame:
-    """Observation columns of a validated log, from its columns or from the enricher."""
-    if enricher is not None and (enrich or "country" not in frame):
-        return from_enricher(frame, enricher)
-    return from_columns(frame)
+def observations(frame: pd.DataFrame, enricher: BatchEnricher | None) -> pd.DataFrame:
+    """Observation columns of a validated log: from the enricher when given, else its columns."""
+    return from_enricher(frame, enricher) if enricher is not None else from_columns(frame)

@@ -16,14 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from riskscore.batch.grouped import (
-    Ints,
-    codes_of,
-    pair_codes,
-    previous_where,
-    running_before,
-    running_before_many,
-)
+from riskscore.batch.grouped import Groups, Ints, pair_codes, running_before
 from riskscore.core import features as f
 from riskscore.core.freeman import DEFAULT_HIERARCHIES
 
@@ -54,54 +47,83 @@ class Profiles:
     # Position of the user's latest earlier successful row (-1: none).
     last_login: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
     failures_since_success: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
-    # (n, 24) sign-ins per UTC hour before each row.
-    hours: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 24), np.int64))
+    # (24, n) sign-ins per UTC hour before each row.
+    hours: NDArray[np.int64] = field(default_factory=lambda: np.zeros((24, 0), np.int64))
 
 
-def profiles(frame: pd.DataFrame, user_codes: Ints) -> Profiles:
-    """Snapshots for a time-sorted observation frame (see batch/observe.py)."""
+@dataclass(frozen=True, slots=True)
+class Population:
+    """The pool-wide part of every row's snapshot: it needs the whole log in time order."""
+
+    stats: dict[str, Stats]
+    logins: Ints
+    users: Ints
+
+    def take(self, rows: Ints) -> Population:
+        """The same numbers for a subset of rows (a Dask partition)."""
+        return Population(
+            {
+                c: Stats(s.count[rows], s.total[rows], s.distinct[rows])
+                for c, s in self.stats.items()
+            },
+            self.logins[rows],
+            self.users[rows],
+        )
+
+
+def population(frame: pd.DataFrame, codes: dict[str, Ints]) -> Population:
+    """Pool counts over proven sign-ins before each row (all rows, time-sorted)."""
     success = frame["success"].to_numpy(bool)
+    stats: dict[str, Stats] = {}
+    for col in HIERARCHY_COLUMNS:
+        missing = frame[col].to_numpy(object) == f.MISSING
+        taught = success & ~missing
+        count = running_before(codes[col], taught)
+        first = taught & (count == 0)
+        count[missing] = 0
+        stats[col] = Stats(count, running_before(None, taught), running_before(None, first))
+    first_login = success & (Groups(codes["user"]).previous(success) < 0)
+    return Population(stats, running_before(None, success), running_before(None, first_login))
+
+
+def profiles(
+    frame: pd.DataFrame, codes: dict[str, Ints], pool: Population | None = None
+) -> Profiles:
+    """Snapshots for a time-sorted observation frame; ``codes`` holds each column's codes.
+
+    ``pool`` is the pool-wide part computed over the whole log, when ``frame``
+    holds only some users' rows (every row of each of them): batch/dask_engine.py.
+    """
+    success = frame["success"].to_numpy(bool)
+    users = Groups(codes["user"])
     user: dict[str, Stats] = {}
-    population: dict[str, Stats] = {}
-    totals: list[NDArray[np.int64]] = []
-    firsts: list[NDArray[np.int64]] = []
-    pop_logins = running_before(None, success)
+    per_user: list[NDArray[np.bool_]] = [success, ~success]
     for col in (*HIERARCHY_COLUMNS, *USER_COUNT_COLUMNS):
         values = frame[col].to_numpy(object)
-        taught = success & (values != f.MISSING)
-        codes = codes_of(values)
-        count = running_before(pair_codes(user_codes, codes), taught)
-        count[values == f.MISSING] = 0
+        missing = values == f.MISSING
+        taught = success & ~missing
+        count = running_before(pair_codes(codes["user"], codes[col]), taught)
+        count[missing] = 0
+        user[col] = Stats(count, count, count)
         if col in HIERARCHY_COLUMNS:
-            totals.append(taught.astype(np.int64))
-            firsts.append((taught & (count == 0)).astype(np.int64))
-            pcount = running_before(codes, taught)
-            pfirst = taught & (pcount == 0)
-            pcount[values == f.MISSING] = 0
-            population[col] = Stats(
-                pcount, running_before(None, taught), running_before(None, pfirst)
-            )
-        user[col] = Stats(count, np.zeros(0, np.int64), np.zeros(0, np.int64))
-    summed = running_before_many(user_codes, totals + firsts)
-    k = len(totals)
-    for i, col in enumerate(HIERARCHY_COLUMNS):
-        user[col] = Stats(user[col].count, summed[i], summed[k + i])
-    user_logins = running_before(user_codes, success)
-    first_login = success & (user_logins == 0)
-    last = previous_where(user_codes, success)
-    failed = running_before(user_codes, ~success)
-    at_last = np.where(last >= 0, failed[np.maximum(last, 0)], 0)
+            per_user += [taught, taught & (count == 0)]
     hour = frame[f.HOUR].to_numpy(object)
-    hour_ints = np.where(hour == f.MISSING, -1, pd.to_numeric(hour, errors="coerce"))
-    by_hour = [(success & (hour_ints == h)).astype(np.int64) for h in range(24)]
-    hours = np.stack(running_before_many(user_codes, by_hour), axis=1)
+    hour_ints = np.where(hour == f.MISSING, -1, hour).astype(np.int64)
+    per_user += [success & (hour_ints == h) for h in range(24)]
+    summed = users.before(per_user).astype(np.int64)
+    for i, col in enumerate(HIERARCHY_COLUMNS):
+        user[col] = Stats(user[col].count, summed[2 + 2 * i], summed[3 + 2 * i])
+    user_logins, failed = summed[0], summed[1]
+    last = users.previous(success)
+    at_last = np.where(last >= 0, failed[np.maximum(last, 0)], 0)
+    pool = pool if pool is not None else population(frame, codes)
     return Profiles(
         user=user,
-        population=population,
+        population=pool.stats,
         user_logins=user_logins,
-        population_logins=pop_logins,
-        users=running_before(None, first_login),
+        population_logins=pool.logins,
+        users=pool.users,
         last_login=last,
         failures_since_success=failed - at_last,
-        hours=hours,
+        hours=summed[-24:],
     )

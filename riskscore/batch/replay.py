@@ -9,19 +9,27 @@ Labels are never inputs: the observation frame has no label column.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from riskscore.batch import signals as sig
-from riskscore.batch.grouped import codes_of
-from riskscore.batch.profile import profiles
+from riskscore.batch.grouped import codes_of, pair_codes
+from riskscore.batch.profile import (
+    HIERARCHY_COLUMNS,
+    USER_COUNT_COLUMNS,
+    Population,
+    population,
+    profiles,
+)
 from riskscore.batch.windows import key_windows
 from riskscore.core import features as f
+from riskscore.core.learned import LearnedModel, feature_matrix
 from riskscore.core.levels import LevelThresholds
 from riskscore.core.result import RiskLevel
+from riskscore.core.scorer import STATISTICAL_VERSION
 from riskscore.signals.base import SignalSettings
 
 # The order a level's reasons take when two have the same weight (see batch/signals.py).
@@ -31,23 +39,33 @@ _NOT_TEXT: Final = frozenset({"ts_ns", "success", "lat", "lon", "radius"})
 LEVEL_NAMES: Final = np.array([lvl.value.lower() for lvl in RiskLevel], dtype=object)
 
 
-class Model:
-    """What scores the feature table: the statistical model by default, or a learned one."""
+class BatchModel(Protocol):
+    """What scores the feature table: the statistical model or a learned one."""
+
+    @property
+    def version(self) -> str:
+        """The model version the service would report."""
+        ...
 
     def score(self, raw: NDArray[np.float64], features: pd.DataFrame) -> NDArray[np.float64]:
         """Scores in [0, 1] for every row."""
-        raise NotImplementedError
+        ...
 
     def thresholds(self) -> LevelThresholds:
         """The level cut-offs for those scores."""
-        raise NotImplementedError
+        ...
 
 
 @dataclass(frozen=True, slots=True)
-class StatisticalModel(Model):
+class Statistical:
     """Freeman times the signals, squashed by the thresholds' midpoint (core/levels.py)."""
 
     levels: LevelThresholds = field(default_factory=LevelThresholds)
+
+    @property
+    def version(self) -> str:
+        """The statistical scorer's version."""
+        return STATISTICAL_VERSION
 
     def score(self, raw: NDArray[np.float64], features: pd.DataFrame) -> NDArray[np.float64]:
         """raw / (raw + midpoint), 0 for a non-positive raw risk, 1 for an infinite one."""
@@ -62,6 +80,27 @@ class StatisticalModel(Model):
 
 
 @dataclass(frozen=True, slots=True)
+class Learned:
+    """A learned model over the feature table (core/learned.py, as LearnedScorer online)."""
+
+    model: LearnedModel
+
+    @property
+    def version(self) -> str:
+        """The model's version."""
+        return self.model.version
+
+    def score(self, raw: NDArray[np.float64], features: pd.DataFrame) -> NDArray[np.float64]:
+        """Calibrated P(attack) per row."""
+        columns = {c: features[c].to_numpy(np.float64) for c in features.columns}
+        return self.model.probability(feature_matrix(columns, self.model.feature_names))
+
+    def thresholds(self) -> LevelThresholds:
+        """The model card's thresholds (or the config's overrides)."""
+        return self.model.levels
+
+
+@dataclass(frozen=True, slots=True)
 class Replayed:
     """Per row, in the frame's order: features, score, level and reason codes."""
 
@@ -73,15 +112,14 @@ class Replayed:
 
 
 def windows(
-    obs: pd.DataFrame, user_codes: NDArray[np.int64], minutes: int
+    obs: pd.DataFrame, codes: dict[str, NDArray[np.int64]], minutes: int
 ) -> dict[str, NDArray[np.int64]]:
     """The velocity windows of every row (core/velocity.py WindowCounts, as arrays)."""
     ts = obs["ts_ns"].to_numpy(np.int64)
     minute = ts // _MINUTE_NS
     failed = ~obs["success"].to_numpy(bool)
-    ip_codes = codes_of(obs[f.IP].to_numpy(object))
-    asn = obs[f.ASN].to_numpy(object)
-    asn_codes = np.where(asn == f.MISSING, -1, codes_of(asn))
+    user_codes, ip_codes = codes["user"], codes[f.IP]
+    asn_codes = np.where(obs[f.ASN].to_numpy(object) == f.MISSING, -1, codes[f.ASN])
     user = key_windows(user_codes, minute, failed, None, minutes)
     ip = key_windows(ip_codes, minute, failed, user_codes, minutes)
     network = key_windows(asn_codes, minute, failed, user_codes, minutes)
@@ -99,12 +137,44 @@ def windows(
     }
 
 
-def featurize(obs: pd.DataFrame, settings: SignalSettings) -> sig.Scored:
-    """Every feature, the raw risk's parts and reason weights of a time-sorted observation frame."""
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """What every row needs from the whole log: pool counts and velocity windows."""
+
+    pool: Population
+    windows: dict[str, NDArray[np.int64]]
+
+    def take(self, rows: NDArray[np.int64]) -> Shared:
+        """The same for a subset of rows."""
+        return Shared(self.pool.take(rows), {k: v[rows] for k, v in self.windows.items()})
+
+
+def column_codes(obs: pd.DataFrame) -> dict[str, NDArray[np.int64]]:
+    """Integer codes of the columns that group rows."""
+    return {
+        c: codes_of(obs[c].to_numpy(object))
+        for c in ("user", *HIERARCHY_COLUMNS, *USER_COUNT_COLUMNS)
+    }
+
+
+def shared(obs: pd.DataFrame, settings: SignalSettings) -> Shared:
+    """The first, whole-log pass: pool counts and windows of every row."""
+    codes = column_codes(obs)
+    return Shared(population(obs, codes), windows(obs, codes, settings.velocity.window_minutes))
+
+
+def featurize(
+    obs: pd.DataFrame, settings: SignalSettings, common: Shared | None = None
+) -> sig.Scored:
+    """Every feature, the raw risk's parts and reason weights of a time-sorted observation frame.
+
+    With ``common`` (from :func:`shared` over the whole log) ``obs`` may hold
+    just some users' rows: the per-user pass of the Dask engine.
+    """
     n = len(obs)
-    user_codes = codes_of(obs["user"].to_numpy(object))
-    p = profiles(obs, user_codes)
     cols = {c: obs[c].to_numpy(object) for c in obs.columns if c not in _NOT_TEXT}
+    codes = column_codes(obs)
+    p = profiles(obs, codes, common.pool if common is not None else None)
     num = {c: obs[c].to_numpy(np.float64) for c in ("lat", "lon", "radius")}
     num["ts_ns"] = obs["ts_ns"].to_numpy(np.int64).astype(np.float64)
     out = sig.Scored(n, log_factor=np.zeros(n))
@@ -115,15 +185,22 @@ def featurize(obs: pd.DataFrame, settings: SignalSettings) -> sig.Scored:
     sig.travel(cols, num, p, settings.travel, habitual, out)
     sig.bots(cols, settings.bot_log_factor, out)
     sig.devices(cols, p, settings.known_device_log_factor, out)
-    sig.velocity(windows(obs, user_codes, settings.velocity.window_minutes), settings.velocity, out)
+    counts = (
+        common.windows
+        if common is not None
+        else windows(obs, codes, settings.velocity.window_minutes)
+    )
+    sig.velocity(counts, settings.velocity, out)
     sig.hours(cols, p, settings, out)
     sig.network(cols, p, settings.network, habitual, out)
     return out
 
 
-def replay(obs: pd.DataFrame, settings: SignalSettings, model: Model) -> Replayed:
-    """Score every row of a time-sorted observation frame."""
-    out = featurize(obs, settings)
+def replay(
+    obs: pd.DataFrame, settings: SignalSettings, model: BatchModel, common: Shared | None = None
+) -> Replayed:
+    """Score every row of a time-sorted observation frame (see ``featurize`` for ``common``)."""
+    out = featurize(obs, settings, common)
     raw = out.freeman_raw * np.exp(out.log_factor)
     with np.errstate(divide="ignore"):
         out.features["risk_log_raw"] = np.log(raw)
@@ -155,7 +232,17 @@ def reason_codes(
     given = ~np.isnan(np.take_along_axis(matrix, order, axis=1))
     ranked = np.where(given, order, -1)
     ranked = np.concatenate((ranked, np.where(crossed, len(_CODES), -1)[:, None]), axis=1)
-    combos, inverse = np.unique(ranked, axis=0, return_inverse=True)
+    # Pack each row's ranked list (5 bits a code, 12 codes a word) to find the distinct lists fast.
+    bits = (ranked & 31).astype(np.uint64)
+    shifts = (np.arange(ranked.shape[1]) % 12 * 5).astype(np.uint64)
+    words = [
+        np.bitwise_or.reduce(bits[:, i : i + 12] << shifts[i : i + 12], axis=1)
+        for i in range(0, ranked.shape[1], 12)
+    ]
+    key = codes_of(words[0])
+    for word in words[1:]:
+        key = pair_codes(key, codes_of(word))
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     names = np.append(_CODES, "RISK_THRESHOLD")
-    joined = np.array([",".join(names[c[c >= 0]]) for c in combos], dtype=object)
+    joined = np.array([",".join(names[c[c >= 0]]) for c in ranked[first]], dtype=object)
     return joined[inverse.reshape(-1)]

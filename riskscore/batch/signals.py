@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 from numpy.typing import NDArray
 
 from riskscore.batch.grouped import codes_of, pair_codes
@@ -25,13 +27,13 @@ from riskscore.batch.profile import Profiles
 from riskscore.core import features as f
 from riskscore.core import freeman
 from riskscore.core.enrichment import REPUTATION_REASON, NetworkType
+from riskscore.signals import bots as bot_patterns
 from riskscore.signals.base import (
     NetworkSettings,
     SignalSettings,
     TravelSettings,
     VelocitySettings,
 )
-from riskscore.signals.bots import classify
 from riskscore.signals.hours import _STEP
 from riskscore.signals.travel import MIN_ELAPSED_HOURS, RELOCATING_NETWORKS, great_circle_km
 
@@ -206,16 +208,29 @@ def travel(
     out.factor(fires, factor)
 
 
+def scripted(user_agent: NDArray[np.object_], device_type: NDArray[np.object_]) -> Bools:
+    """signals/bots.py ``classify(...) != ""`` for whole columns (RE2; the patterns are ASCII)."""
+    agents = pa.array(user_agent, type=pa.string())
+    library = pc.match_substring_regex(agents, bot_patterns.SCRIPTED.pattern, ignore_case=True)
+    browser = pc.match_substring_regex(agents, bot_patterns.BROWSER_SHAPE.pattern)
+    flagged = (
+        (user_agent == f.MISSING)
+        | (device_type == "bot")
+        | library.to_numpy(zero_copy_only=False)
+        | ~browser.to_numpy(zero_copy_only=False)
+    )
+    return np.asarray(flagged, dtype=bool)
+
+
 def bots(frame: dict[str, NDArray[np.object_]], log_factor: float, out: Scored) -> None:
-    """signals/bots.py, classified once per distinct (User-Agent, device type)."""
+    """signals/bots.py over distinct User-Agents."""
     ua, device_type = frame[f.UA], frame[f.DEVICE_TYPE]
     pairs = pair_codes(codes_of(ua), codes_of(device_type))
     _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
-    kinds = np.array([bool(classify(ua[i], device_type[i])) for i in first.tolist()], bool)
-    scripted = kinds[inverse] if len(first) else np.zeros(out.n, bool)
-    out.features["bot_user_agent"] = scripted.astype(float)
-    out.give("BOT_USER_AGENT", scripted, log_factor)
-    out.factor(scripted, log_factor)
+    flagged = scripted(ua[first], device_type[first])[inverse.reshape(-1)]
+    out.features["bot_user_agent"] = flagged.astype(float)
+    out.give("BOT_USER_AGENT", flagged, log_factor)
+    out.factor(flagged, log_factor)
 
 
 def devices(frame: dict[str, NDArray[np.object_]], p: Profiles, lf: float, out: Scored) -> None:
@@ -262,17 +277,17 @@ def hours(
     """signals/hours.py ``unusual_hour`` from the (n, 24) histograms."""
     s = settings.hours
     counts = p.hours
-    n = counts.sum(axis=1)
+    n = counts.sum(axis=0)
     key = frame[f.HOUR]
     has = (key != f.MISSING) & (n > 0)
     hour = np.where(key != f.MISSING, key, "0").astype(np.int64)
     rows = np.arange(out.n)
-    near = sum(counts[rows, (hour + d) % 24] for d in (-1, 0, 1))
+    near = sum(counts[(hour + d) % 24, rows] for d in (-1, 0, 1))
     safe_n = np.maximum(n, 1)
     share = near / safe_n
     angles = np.arange(24) * _STEP
-    c = (counts * np.cos(angles)).sum(axis=1) / safe_n
-    s_ = (counts * np.sin(angles)).sum(axis=1) / safe_n
+    c = (np.cos(angles) @ counts) / safe_n
+    s_ = (np.sin(angles) @ counts) / safe_n
     mean = (np.arctan2(s_, c) / _STEP) % 24
     concentration = np.hypot(c, s_)
     d = np.abs((hour + 0.5) - (mean + 0.5)) % 24

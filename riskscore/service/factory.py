@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from riskscore.config import Config
 from riskscore.core.attempt import EventType
-from riskscore.core.scorer import StatisticalScorer
+from riskscore.core.learned import LearnedModel, LearnedScorer, StatisticalModel
+from riskscore.core.scorer import Scorer, StatisticalScorer
 from riskscore.engine import Clock, RiskEngine, SystemClock
 from riskscore.enrich.breach import (
     OUTCOME_FOUND,
@@ -32,6 +33,7 @@ from riskscore.errors import ConfigError, InvalidArgumentError
 from riskscore.events.log import EventLog, EventLogMetrics
 from riskscore.events.metrics import NullMetrics, ServiceMetrics
 from riskscore.events.recorder import AuthEventRecorder, EventNames
+from riskscore.learn.models import open_model
 from riskscore.notify import FeedbackTokens, FileOutbox, Notifier, load_or_create_secret
 from riskscore.policy.config import AdvancedSecurityMode, RiskConfiguration
 from riskscore.policy.source import StaticPolicySource
@@ -232,14 +234,30 @@ def open_risk_configs(store: ProfileStore) -> RiskConfigStore:
     return MemoryRiskConfigStore()
 
 
-def scorer_of(config: Config) -> StatisticalScorer:
-    """The statistical scorer with the configured thresholds and window."""
+def signals_of(config: Config) -> SignalSettings:
+    """The signals' settings from ``[scoring]``."""
     velocity = VelocitySettings(window_minutes=config.scoring.window_minutes)
     feedback = FeedbackSettings(half_life_days=config.scoring.feedback_half_life_days)
-    return StatisticalScorer(
-        config.scoring.thresholds(),
-        signals=SignalSettings(velocity=velocity, feedback=feedback),
-    )
+    return SignalSettings(velocity=velocity, feedback=feedback)
+
+
+def model_of(config: Config) -> LearnedModel | StatisticalModel | None:
+    """The configured model (verified against its SHA-256), or None for the statistical one."""
+    s = config.scoring
+    if not s.model:
+        return None
+    return open_model(s.model, medium=s.model_medium, high=s.model_high)
+
+
+def scorer_of(config: Config) -> Scorer:
+    """The configured model as a Scorer, with the configured thresholds and window."""
+    model = model_of(config)
+    statistical = StatisticalScorer(config.scoring.thresholds(), signals=signals_of(config))
+    if model is None:
+        return statistical
+    if isinstance(model, LearnedModel):
+        return LearnedScorer(model, statistical)
+    return replace(statistical, thresholds=model.thresholds)
 
 
 def open_geo(config: Config) -> GeoLookup:

@@ -11,13 +11,14 @@ from riskscore.core.result import Reason
 from riskscore.signals.base import SignalOutcome
 
 # Libraries and automation that announce themselves; real browsers never send these.
-_SCRIPTED: Final = re.compile(
+SCRIPTED: Final = re.compile(
     r"python-requests|python-urllib|aiohttp|httpx|\bcurl/|\bwget/|go-http-client|okhttp"
     r"|\bjava/|apache-httpclient|libwww-perl|node-fetch|axios/|undici|scrapy|postmanruntime"
     r"|headlesschrome|phantomjs|selenium|puppeteer|playwright|\bbot\b|crawler|spider",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
-_BROWSER_SHAPE: Final = re.compile(r"^[\x20-\x7e]+/[\w.]+")
+# ASCII classes (re.ASCII) so batch scoring's RE2 (pyarrow) matches exactly the same strings.
+BROWSER_SHAPE: Final = re.compile(r"^[\x20-\x7e]+/[\w.]+", re.ASCII)
 
 
 def classify(user_agent: str, device_type: str) -> str:
@@ -26,9 +27,9 @@ def classify(user_agent: str, device_type: str) -> str:
         return "empty"
     if device_type == "bot":
         return "declared_bot"
-    if match := _SCRIPTED.search(user_agent):
+    if match := SCRIPTED.search(user_agent):
         return match.group(0).lower().strip("/")
-    if not _BROWSER_SHAPE.match(user_agent):
+    if not BROWSER_SHAPE.match(user_agent):
         return "malformed"
     return ""
 
