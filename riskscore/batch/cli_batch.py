@@ -153,6 +153,12 @@ def open_enricher(config: Config) -> BatchEnricher:
     from riskscore.enrich.useragent import UaParserAdapter
     from riskscore.service.factory import open_geo, open_lists
 
+    if not config.asn_db_path.is_file() and config.geo.asn_db is None:
+        # As `serve` does on first start: build the packaged ASN database once.
+        from riskscore.enrich.asn_build import build_asn_database
+
+        print(f"building the ASN database at {config.asn_db_path} (once)", file=sys.stderr)
+        build_asn_database(config.asn_db_path)
     networks, reputation = open_lists(config, SystemClock())
     return AttemptEnricher(
         open_geo(config), UaParserAdapter(), networks=networks, reputation=reputation

@@ -51,6 +51,11 @@ class Profiles:
     hours: NDArray[np.int64] = field(default_factory=lambda: np.zeros((24, 0), np.int64))
 
 
+def utc_hours(ts_ns: Ints) -> Ints:
+    """The UTC hour of each timestamp: core.features.hour_key as integers."""
+    return (ts_ns // 3_600_000_000_000) % 24
+
+
 @dataclass(frozen=True, slots=True)
 class Population:
     """The pool-wide part of every row's snapshot: it needs the whole log in time order."""
@@ -107,8 +112,7 @@ def profiles(
         user[col] = Stats(count, count, count)
         if col in HIERARCHY_COLUMNS:
             per_user += [taught, taught & (count == 0)]
-    hour = frame[f.HOUR].to_numpy(object)
-    hour_ints = np.where(hour == f.MISSING, -1, hour).astype(np.int64)
+    hour_ints = utc_hours(frame["ts_ns"].to_numpy(np.int64))
     per_user += [success & (hour_ints == h) for h in range(24)]
     summed = users.before(per_user).astype(np.int64)
     for i, col in enumerate(HIERARCHY_COLUMNS):

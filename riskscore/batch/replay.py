@@ -23,6 +23,7 @@ from riskscore.batch.profile import (
     Population,
     population,
     profiles,
+    utc_hours,
 )
 from riskscore.batch.windows import key_windows
 from riskscore.core import features as f
@@ -191,7 +192,7 @@ def featurize(
         else windows(obs, codes, settings.velocity.window_minutes)
     )
     sig.velocity(counts, settings.velocity, out)
-    sig.hours(cols, p, settings, out)
+    sig.hours(utc_hours(obs["ts_ns"].to_numpy(np.int64)), p, settings, out)
     sig.network(cols, p, settings.network, habitual, out)
     return out
 
@@ -222,27 +223,39 @@ def reason_codes(
 ) -> NDArray[np.object_]:
     """Comma-joined reason codes per row, heaviest first, RISK_THRESHOLD last when crossed."""
     n = len(crossed)
-    matrix = np.full((n, len(_CODES)), np.nan)
+    names = np.append(_CODES, "RISK_THRESHOLD")
+    rows_l, codes_l, weights_l = [], [], []
     for i, code in enumerate(sig.REASON_ORDER):
         if code in weights:
-            matrix[:, i] = weights[code]
-    # Python's sorted(reverse=True) keeps equal weights in insertion order: so does
-    # a stable ascending sort of the negated weights (NaN, not given, sorts last).
-    order = np.argsort(-matrix, axis=1, kind="stable")
-    given = ~np.isnan(np.take_along_axis(matrix, order, axis=1))
-    ranked = np.where(given, order, -1)
-    ranked = np.concatenate((ranked, np.where(crossed, len(_CODES), -1)[:, None]), axis=1)
-    # Pack each row's ranked list (5 bits a code, 12 codes a word) to find the distinct lists fast.
-    bits = (ranked & 31).astype(np.uint64)
-    shifts = (np.arange(ranked.shape[1]) % 12 * 5).astype(np.uint64)
-    words = [
-        np.bitwise_or.reduce(bits[:, i : i + 12] << shifts[i : i + 12], axis=1)
-        for i in range(0, ranked.shape[1], 12)
-    ]
+            given = np.flatnonzero(~np.isnan(weights[code]))
+            rows_l.append(given)
+            codes_l.append(np.full(len(given), i))
+            weights_l.append(weights[code][given])
+    crossed_rows = np.flatnonzero(crossed)
+    rows_l.append(crossed_rows)
+    codes_l.append(np.full(len(crossed_rows), len(_CODES)))
+    weights_l.append(np.full(len(crossed_rows), -np.inf))
+    rows = np.concatenate(rows_l)
+    codes = np.concatenate(codes_l)
+    # Python's sorted(reverse=True) keeps equal weights in insertion order: sort by
+    # row, then heaviest first, then insertion order (RISK_THRESHOLD, at -inf, last).
+    order = np.lexsort((codes, -np.concatenate(weights_l), rows))
+    rows, codes = rows[order], codes[order]
+    starts = np.searchsorted(rows, rows, side="left")
+    position = np.arange(len(rows)) - starts
+    # Pack each row's ranked list (5 bits a code, 12 codes a word) to find the distinct lists.
+    words = np.zeros((int(position.max()) // 12 + 1 if len(rows) else 1, n), dtype=np.uint64)
+    packed = codes.astype(np.uint64) + np.uint64(1)
+    for p in range(int(position.max()) + 1 if len(rows) else 0):
+        here = position == p
+        words[p // 12, rows[here]] |= packed[here] << np.uint64(p % 12 * 5)
     key = codes_of(words[0])
     for word in words[1:]:
         key = pair_codes(key, codes_of(word))
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    names = np.append(_CODES, "RISK_THRESHOLD")
-    joined = np.array([",".join(names[c[c >= 0]]) for c in ranked[first]], dtype=object)
-    return joined[inverse.reshape(-1)]
+    joined = []
+    for row in first.tolist():
+        packed = [int(words[w, row]) for w in range(words.shape[0])]
+        ids = [(p >> (5 * k)) & 31 for p in packed for k in range(12)]
+        joined.append(",".join(names[i - 1] for i in ids if i))
+    return np.array(joined, dtype=object)[inverse.reshape(-1)]

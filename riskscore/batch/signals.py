@@ -34,6 +34,7 @@ from riskscore.signals.base import (
     TravelSettings,
     VelocitySettings,
 )
+from riskscore.signals import hours as hour_rules
 from riskscore.signals.hours import _STEP
 from riskscore.signals.travel import MIN_ELAPSED_HOURS, RELOCATING_NETWORKS, great_circle_km
 
@@ -271,16 +272,12 @@ def velocity(w: dict[str, NDArray[np.int64]], s: VelocitySettings, out: Scored) 
         out.factor(fires, weight)
 
 
-def hours(
-    frame: dict[str, NDArray[np.object_]], p: Profiles, settings: SignalSettings, out: Scored
-) -> None:
-    """signals/hours.py ``unusual_hour`` from the (n, 24) histograms."""
+def hours(hour: NDArray[np.int64], p: Profiles, settings: SignalSettings, out: Scored) -> None:
+    """signals/hours.py ``unusual_hour`` from the (24, n) histograms; ``hour``: UTC hours."""
     s = settings.hours
     counts = p.hours
     n = counts.sum(axis=0)
-    key = frame[f.HOUR]
-    has = (key != f.MISSING) & (n > 0)
-    hour = np.where(key != f.MISSING, key, "0").astype(np.int64)
+    has = n > 0
     rows = np.arange(out.n)
     near = sum(counts[(hour + d) % 24, rows] for d in (-1, 0, 1))
     safe_n = np.maximum(n, 1)
@@ -288,6 +285,8 @@ def hours(
     angles = np.arange(24) * _STEP
     c = (np.cos(angles) @ counts) / safe_n
     s_ = (np.sin(angles) @ counts) / safe_n
+    c = np.where(np.abs(c) < hour_rules.NOISE, 0.0, c)
+    s_ = np.where(np.abs(s_) < hour_rules.NOISE, 0.0, s_)
     mean = (np.arctan2(s_, c) / _STEP) % 24
     concentration = np.hypot(c, s_)
     d = np.abs((hour + 0.5) - (mean + 0.5)) % 24

@@ -11,6 +11,7 @@ nothing here. A weak signal by design: shift workers and travellers exist.
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from riskscore.core import features as f
 from riskscore.core.features import Observation
@@ -20,13 +21,23 @@ from riskscore.signals.base import HourSettings, SignalOutcome
 _STEP = 2 * math.pi / 24
 
 
+# Below this a mean direction is rounding noise (hours that balance out, 0 and 12
+# say); both the service and batch scoring call it 0 so they agree on the mean.
+NOISE: Final = 1e-12
+
+
+def snap(x: float) -> float:
+    """0 for a component within rounding noise of 0."""
+    return 0.0 if abs(x) < NOISE else x
+
+
 def circular_summary(hours: tuple[int, ...]) -> tuple[float, float]:
     """Mean hour (0..24) and concentration R (0..1) of a 24-bin histogram."""
     n = sum(hours)
     if n == 0:
         return 0.0, 0.0
-    c = sum(k * math.cos(h * _STEP) for h, k in enumerate(hours)) / n
-    s = sum(k * math.sin(h * _STEP) for h, k in enumerate(hours)) / n
+    c = snap(sum(k * math.cos(h * _STEP) for h, k in enumerate(hours)) / n)
+    s = snap(sum(k * math.sin(h * _STEP) for h, k in enumerate(hours)) / n)
     mean = (math.atan2(s, c) / _STEP) % 24
     return mean, math.hypot(c, s)
 
