@@ -255,7 +255,7 @@ def reason_codes(
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     joined = []
     for row in first.tolist():
-        packed = [int(words[w, row]) for w in range(words.shape[0])]
-        ids = [(p >> (5 * k)) & 31 for p in packed for k in range(12)]
+        row_words = [int(words[w, row]) for w in range(words.shape[0])]
+        ids = [(word >> (5 * k)) & 31 for word in row_words for k in range(12)]
         joined.append(",".join(names[i - 1] for i in ids if i))
     return np.array(joined, dtype=object)[inverse.reshape(-1)]
