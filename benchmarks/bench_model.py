@@ -5,7 +5,10 @@ rows, then times ``LearnedModel.probability_one`` against
 ``CalibratedClassifierCV.predict_proba`` on one row (per-call p50/p99), and
 ``LearnedModel.probability`` against ``predict_proba`` on 1M rows (rows/s).
 
-Run: .venv/bin/python benchmarks/bench_model.py [--train-rows 200000] [--batch-rows 1000000]
+Run: .venv/bin/python benchmarks/bench_model.py [--train-rows N] [--batch-rows N] [--threads N]
+
+--threads caps sklearn's OpenMP threads (fit and predict_proba); the numpy
+path is single-threaded either way.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from riskscore.learn.train import fit_model, frame_matrix
+from riskscore.learn.train import Boosting, fit_model, frame_matrix
 
 FEATURES = 30
 
@@ -59,12 +63,16 @@ def main() -> None:
     parser.add_argument("--train-rows", type=int, default=200_000)
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--threads", type=int, default=None, help="OpenMP threads for sklearn")
     args = parser.parse_args()
     frame, labels = synthetic(args.train_rows, seed=1)
     names = list(frame.columns)
     times = np.arange(len(frame), dtype=np.int64) * 1_000_000_000
     began = time.perf_counter()
-    trained = fit_model(frame, labels, times, feature_names=names, seed=1, name="bench")
+    params = Boosting(threads=args.threads)
+    trained = fit_model(
+        frame, labels, times, feature_names=names, seed=1, name="bench", params=params
+    )
     print(f"fit: {len(frame):,} rows x {FEATURES} in {time.perf_counter() - began:.1f} s")
     model, sk = trained.model, trained.estimator
     e = model.ensemble
@@ -74,11 +82,12 @@ def main() -> None:
     one = frame_matrix(probe, names)
     rows = [dict(zip(names, map(float, r), strict=True)) for r in one]
     ours = per_call_us(lambda i: model.probability_one(rows[i]), args.calls)
-    theirs = per_call_us(lambda i: sk.predict_proba(one[i : i + 1]), min(args.calls, 500))
-    same = max(
-        abs(model.probability_one(rows[i]) - sk.predict_proba(one[i : i + 1])[0, 1])
-        for i in range(200)
-    )
+    with threadpool_limits(limits=args.threads, user_api="openmp"):
+        theirs = per_call_us(lambda i: sk.predict_proba(one[i : i + 1]), min(args.calls, 500))
+        same = max(
+            abs(model.probability_one(rows[i]) - sk.predict_proba(one[i : i + 1])[0, 1])
+            for i in range(200)
+        )
 
     big, _ = synthetic(args.batch_rows, seed=3)
     batch = frame_matrix(big, names)
@@ -86,7 +95,8 @@ def main() -> None:
     fast = model.probability(batch)
     fast_s = time.perf_counter() - began
     began = time.perf_counter()
-    slow = sk.predict_proba(batch)[:, 1]
+    with threadpool_limits(limits=args.threads, user_api="openmp"):
+        slow = sk.predict_proba(batch)[:, 1]
     slow_s = time.perf_counter() - began
 
     print()

@@ -118,18 +118,19 @@ class TreeEnsemble:
 class _Walk:
     """Tables for walking every tree at once, one level per step.
 
-    The walk state is s = 2 * node. ``column[s]`` is the column of the
-    doubled row to read: row with NaN as +inf, then row with NaN as -inf
-    (for nodes that send NaN left). Row values above ``cut[s]`` go right:
-    ``child[s + 1]``, else ``child[s]``, both already doubled; a leaf is its
-    own child. A +inf threshold (sklearn's split of NaN from all values)
-    becomes the largest double, so NaN read as +inf still goes right.
+    Nodes are renumbered breadth first with each node's two children
+    adjacent, so a step is ``node = first[node] + (x > cut[node])``. ``x``
+    is read from the doubled row: the row with NaN as +inf, then the row with
+    NaN as -inf (``column`` points into the second half for nodes that send
+    NaN left). A +inf threshold (sklearn's split of NaN from all values)
+    becomes the largest double, so NaN read as +inf still goes right. A leaf
+    is its own first child with a +inf cut, so it never moves.
     """
 
     n_features: int
     column: Ints
     cut: Floats
-    child: Ints
+    first: Ints
     # Leaf values with the baseline folded into tree 0's: sklearn starts
     # from the baseline and adds the trees in order.
     leaf_value: Floats
@@ -143,34 +144,39 @@ class _Walk:
     @classmethod
     def of(cls, e: TreeEnsemble) -> _Walk:
         """The walk tables of an ensemble; raises ValueError for malformed links."""
-        here = np.arange(e.leaf.size, dtype=np.intp)
-        left = np.where(e.leaf, here, e.left)
-        right = np.where(e.leaf, here, e.right)
-        owner, tree_depth = _trees(e.roots, left, right, e.leaf)
-        inner = ~e.leaf
-        cut = np.where(e.threshold == np.inf, np.finfo(np.float64).max, e.threshold)
-        column = np.where(inner, e.feature + e.n_features * e.missing_left, 0)
-        value = np.where(owner == 0, e.baseline + e.value, e.value)
-        order = np.argsort(-tree_depth, kind="stable")
+        old, tree, level = _breadth_first(e.roots, e.left, e.right, e.leaf)
+        new = np.zeros(e.leaf.size, dtype=np.intp)
+        new[old] = np.arange(old.size)
+        leaf = e.leaf[old]
+        here = np.arange(old.size, dtype=np.intp)
+        threshold = e.threshold[old]
+        cut = np.where(threshold == np.inf, np.finfo(np.float64).max, threshold)
+        column = e.feature[old] + e.n_features * e.missing_left[old]
+        value = np.where(tree == 0, e.baseline + e.value[old], e.value[old])
+        depth = np.zeros(e.roots.size, dtype=np.intp)
+        np.maximum.at(depth, tree, level)
+        deep = np.argsort(-depth, kind="stable")
         return cls(
             n_features=e.n_features,
-            column=_frozen(np.repeat(column, 2), np.intp),
-            cut=_frozen(np.repeat(np.where(inner, cut, 0.0), 2), np.float64),
-            child=_frozen(2 * np.stack((left, right), axis=1).ravel(), np.intp),
-            leaf_value=_frozen(np.repeat(value, 2), np.float64),
-            start=_frozen(2 * e.roots, np.intp),
-            deep_start=_frozen(2 * e.roots[order], np.intp),
-            active=tuple(int((tree_depth > k).sum()) for k in range(int(tree_depth.max()))),
-            restore=_frozen(np.argsort(order), np.intp),
+            column=_frozen(np.where(leaf, 0, column), np.intp),
+            cut=_frozen(np.where(leaf, np.inf, cut), np.float64),
+            first=_frozen(np.where(leaf, here, new[e.left[old]]), np.intp),
+            leaf_value=_frozen(value, np.float64),
+            start=_frozen(new[e.roots], np.intp),
+            deep_start=_frozen(new[e.roots[deep]], np.intp),
+            active=tuple(int((depth > k).sum()) for k in range(int(depth.max()))),
+            restore=_frozen(np.argsort(deep), np.intp),
         )
 
     def one(self, row: Floats) -> float:
         """The raw score of one row."""
         # fmin/fmax read NaN as +inf / -inf: the two halves of the doubled row.
         doubled = np.concatenate((np.fmin(row, np.inf), np.fmax(row, -np.inf)))
-        state, column, cut, child = self.start, self.column, self.cut, self.child
+        # One row: deciding every node at once beats gathering per level.
+        step = self.first + (doubled[self.column] > self.cut)
+        state = self.start
         for _ in self.active:
-            state = child[state + (doubled[column[state]] > cut[state])]
+            state = step[state]
         # cumsum adds left to right, tree by tree, as sklearn does.
         return float(np.cumsum(self.leaf_value[state])[-1])
 
@@ -182,10 +188,10 @@ class _Walk:
         offset = np.arange(rows, dtype=np.intp) * (2 * self.n_features)
         # (trees, rows): the trees still walking at a step are a leading slice.
         state = np.repeat(self.deep_start[:, np.newaxis], rows, axis=1)
-        column, cut, child = self.column, self.cut, self.child
+        column, cut, first = self.column, self.cut, self.first
         for trees in self.active:
             s = state[:trees]
-            state[:trees] = child[s + (doubled[offset + column[s]] > cut[s])]
+            state[:trees] = first[s] + (doubled[offset + column[s]] > cut[s])
         result: Floats = np.cumsum(self.leaf_value[state][self.restore], axis=0)[-1]
         return result
 
@@ -201,22 +207,26 @@ _NODE_DTYPES: Final[dict[str, type[np.generic]]] = {
 }
 
 
-def _trees(roots: Ints, left: Ints, right: Ints, leaf: NDArray[np.bool_]) -> tuple[Ints, Ints]:
-    """Each node's tree (-1: unreachable) and each tree's depth."""
-    owner = np.full(leaf.size, -1, dtype=np.intp)
-    depth = np.zeros(roots.size, dtype=np.intp)
+def _breadth_first(
+    roots: Ints, left: Ints, right: Ints, leaf: NDArray[np.bool_]
+) -> tuple[Ints, Ints, Ints]:
+    """Reachable nodes breadth first, children in adjacent pairs; their tree and level."""
+    seen = np.zeros(leaf.size, dtype=np.bool_)
     frontier, trees = roots, np.arange(roots.size, dtype=np.intp)
-    level = 0
+    order: list[Ints] = []
+    tree: list[Ints] = []
+    level: list[Ints] = []
     while frontier.size:
-        if (owner[frontier] >= 0).any() or np.unique(frontier).size != frontier.size:
+        if seen[frontier].any() or np.unique(frontier).size != frontier.size:
             raise ValueError("trees must be disjoint and acyclic")
-        owner[frontier] = trees
-        depth[trees] = level
+        seen[frontier] = True
+        order.append(frontier)
+        tree.append(trees)
+        level.append(np.full(frontier.size, len(level), dtype=np.intp))
         inner = ~leaf[frontier]
-        frontier = np.concatenate((left[frontier[inner]], right[frontier[inner]]))
-        trees = np.tile(trees[inner], 2)
-        level += 1
-    return owner, depth
+        frontier = np.stack((left[frontier[inner]], right[frontier[inner]]), axis=1).ravel()
+        trees = np.repeat(trees[inner], 2)
+    return np.concatenate(order), np.concatenate(tree), np.concatenate(level)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

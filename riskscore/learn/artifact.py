@@ -119,7 +119,7 @@ def npz_bytes(arrays: Mapping[str, NDArray[Any]]) -> bytes:
         for key in sorted(arrays):
             info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
             with archive.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asarray(arrays[key]))
+                np.lib.format.write_array(member, np.asarray(arrays[key]), allow_pickle=False)
     return buffer.getvalue()
 
 
@@ -162,7 +162,7 @@ def save_model(model: Model, directory: Path, card: CardFacts) -> None:
         "metrics": card.get("metrics", {}),
         "thresholds": {**thresholds, "challenge_budget": budget},
         "sha256": digest,
-        "software": {p: metadata.version(p) for p in ("scikit-learn", "numpy", "riskscore")},
+        "software": {p: _installed(p) for p in ("scikit-learn", "numpy", "riskscore")},
     }
     text = json.dumps(full, indent=2, sort_keys=True, allow_nan=False) + "\n"
     directory.mkdir(parents=True, exist_ok=True)
@@ -295,6 +295,13 @@ def render_readme(card: ModelCard) -> str:
             lines += [f"| {k} | {json.dumps(v)} |" for k, v in sorted(section.items())]
             lines.append("")
     return "\n".join(lines)
+
+
+def _installed(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _kind(model: Model) -> Kind:

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from sklearn.calibration import CalibratedClassifierCV  # type: ignore[import-untyped]
 from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
 from sklearn.frozen import FrozenEstimator  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from tqdm import tqdm
 
 from riskscore.core.learned import Calibration, LearnedModel, TreeEnsemble, feature_matrix
@@ -44,9 +45,15 @@ class Boosting:
     min_samples_leaf: int = 20
     l2_regularization: float = 0.1
     max_bins: int = 255
-    # The tqdm bar advances this many times (warm-started refits).
+    # The tqdm bar advances this many times (warm-started refits, only with
+    # progress on). Each refit re-bins the data; with class weights and at
+    # most 200k rows sklearn bins by a weighted percentile per bin, ~6 s for
+    # 160k x 30 features (bench_model.py), so 10 steps there cost ~2.5x a fit.
     progress_steps: int = 10
     calibration_share: float = 0.2
+    # OpenMP threads for sklearn (None: all cores). The model does not depend
+    # on it: sklearn sums each feature's histogram over rows in a fixed order.
+    threads: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +103,10 @@ def fit_model(
                 f"the {part} rows (by time) need at least {_MIN_CLASS_ROWS} positive "
                 f"and {_MIN_CLASS_ROWS} negative labels, have {positives} of {len(rows)}"
             )
-    hgb = _fit_trees(matrix[train], labels[train], seed, params, progress)
-    calibrated = CalibratedClassifierCV(FrozenEstimator(hgb), method="isotonic")
-    calibrated.fit(matrix[held], labels[held])
+    with threadpool_limits(limits=params.threads, user_api="openmp"):
+        hgb = _fit_trees(matrix[train], labels[train], seed, params, progress)
+        calibrated = CalibratedClassifierCV(FrozenEstimator(hgb), method="isotonic")
+        calibrated.fit(matrix[held], labels[held])
     ensemble, calibration = export_ensemble(hgb), export_calibration(calibrated)
     legit = calibration.apply(ensemble.raw_predict(matrix[held][~labels[held]]))
     medium, high = level_cuts(legit, challenge_budget)
@@ -114,7 +122,7 @@ def fit_model(
             "calibration_positives": int(labels[held].sum()),
             "calibration_period": _period(times[held]),
         },
-        "hyperparameters": {**asdict(params), "seed": seed, "class_weight": "balanced"},
+        "hyperparameters": {**_hyperparameters(params), "seed": seed, "class_weight": "balanced"},
         "challenge_budget": challenge_budget,
         "flagged_legitimate": {
             "medium": float((legit >= medium).mean()),
@@ -174,7 +182,8 @@ def _fit_trees(
     )
     # Warm-started refits grow the same trees as one fit (same binning seed,
     # raw predictions re-summed in the same order; tests/learn/test_train.py).
-    step = max(1, math.ceil(params.max_iter / params.progress_steps))
+    steps = params.progress_steps if progress else 1
+    step = max(1, math.ceil(params.max_iter / steps))
     with tqdm(total=params.max_iter, unit="tree", disable=not progress) as bar:
         for stop in range(step, params.max_iter + step, step):
             hgb.set_params(max_iter=min(stop, params.max_iter))
@@ -269,6 +278,11 @@ def calibrate_statistical(
     reference = scores if labels is None else scores[~np.asarray(labels, dtype=np.bool_)]
     medium, high = level_cuts(reference, budget)
     return LevelThresholds(midpoint=midpoint, medium=medium, high=high)
+
+
+def _hyperparameters(params: Boosting) -> dict[str, Any]:
+    # Neither the progress steps nor the thread count change the model.
+    return {k: v for k, v in asdict(params).items() if k not in ("progress_steps", "threads")}
 
 
 def _period(times: NDArray[np.int64]) -> list[str]:

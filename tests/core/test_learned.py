@@ -31,12 +31,14 @@ from tests.builders import make_obs
 
 NAMES = tuple(FEATURES)
 SNAP = ProfileSnapshot(user=History(logins=2), population=History(logins=10), users=4)
-BOT = {"ua": "python-requests/2.31", "device_type": "other"}
+BOT: dict[str, Any] = {"ua": "python-requests/2.31", "device_type": "other"}
 
 
 def _columns(rows: int, seed: int) -> dict[str, NDArray[np.float64]]:
     rng = np.random.default_rng(seed)
-    columns = {n: rng.normal(0.0, 2.0, rows) for n in NAMES}
+    # Rounded, so each column has < 255 distinct values: sklearn then bins by
+    # midpoints instead of a slow weighted percentile per bin (class_weight).
+    columns = {n: rng.normal(0.0, 2.0, rows).round(1) for n in NAMES}
     columns["bot_user_agent"] = (rng.random(rows) < 0.1).astype(np.float64)
     for name in NAMES[:8]:
         columns[name][rng.random(rows) < 0.15] = np.nan
@@ -63,7 +65,7 @@ def trained() -> TrainedModel:
         seed=3,
         name="unit",
         progress=False,
-        params=Boosting(max_iter=40, progress_steps=4),
+        params=Boosting(max_iter=40, progress_steps=1, threads=1),
     )
 
 
@@ -211,7 +213,8 @@ def test_calibration_interpolates_and_clips() -> None:
 
 
 def test_feature_matrix_and_vector_share_the_rules() -> None:
-    columns = {"a": [1.0, math.inf, math.nan], "b": np.array([True, False, True]), "x": [0, 0, 0]}
+    columns: dict[str, Any] = {"a": [1.0, math.inf, math.nan], "b": np.array([True, False, True])}
+    columns["x"] = [0, 0, 0]
     matrix = feature_matrix(columns, ("a", "c", "b"))
     expected = [[1.0, math.nan, 1.0], [FEATURE_CLIP, math.nan, 0.0], [math.nan, math.nan, 1.0]]
     np.testing.assert_array_equal(matrix, expected)
@@ -227,14 +230,14 @@ def _bot_model(medium: float = 0.5, high: float = 0.9) -> LearnedModel:
     split = NAMES.index("bot_user_agent")
     ensemble = TreeEnsemble(
         n_features=len(NAMES),
-        feature=[split, 0, 0],
-        threshold=[0.5, 0.0, 0.0],
-        left=[1, 1, 2],
-        right=[2, 1, 2],
-        missing_left=[True, False, False],
-        leaf=[False, True, True],
-        value=[0.0, -3.0, 3.0],
-        roots=[0],
+        feature=np.array([split, 0, 0]),
+        threshold=np.array([0.5, 0.0, 0.0]),
+        left=np.array([1, 1, 2]),
+        right=np.array([2, 1, 2]),
+        missing_left=np.array([True, False, False]),
+        leaf=np.array([False, True, True]),
+        value=np.array([0.0, -3.0, 3.0]),
+        roots=np.array([0]),
         baseline=0.0,
     )
     calibration = Calibration(x=np.array([-3.0, 3.0]), y=np.array([0.05, 0.95]))
@@ -249,7 +252,7 @@ def _bot_model(medium: float = 0.5, high: float = 0.9) -> LearnedModel:
 )
 def test_learned_model_validates(changes: dict[str, Any], message: str) -> None:
     m = _bot_model()
-    fields = {"name": m.name, "version": m.version, "feature_names": m.feature_names}
+    fields: dict[str, Any] = {"name": m.name, "version": m.version, "feature_names": NAMES}
     fields |= {"ensemble": m.ensemble, "calibration": m.calibration, "medium": 0.5, "high": 0.9}
     with pytest.raises(ValueError, match=message):
         LearnedModel(**(fields | changes))
@@ -264,7 +267,7 @@ LOUD = StatisticalScorer(thresholds=LevelThresholds(midpoint=1e-9, medium=0.5, h
     [({}, RiskLevel.LOW, 0.05), (BOT, RiskLevel.HIGH, 0.95)],
 )
 def test_learned_scorer_levels_and_reasons(
-    obs_changes: dict[str, str], level: RiskLevel, score: float
+    obs_changes: dict[str, Any], level: RiskLevel, score: float
 ) -> None:
     obs = make_obs(**obs_changes)
     base = LOUD.assess(obs, SNAP)
@@ -297,7 +300,7 @@ def test_learned_scorer_medium_uses_the_models_cut() -> None:
 
 @pytest.mark.parametrize("obs_changes", [{}, BOT, {"country": "", "asn": "AS0"}])
 def test_learned_scorer_on_a_fitted_model(
-    trained: TrainedModel, obs_changes: dict[str, str]
+    trained: TrainedModel, obs_changes: dict[str, Any]
 ) -> None:
     scorer = LearnedScorer(trained.model)
     assert scorer.model_version == trained.model.version
