@@ -283,9 +283,9 @@ class ScoringConfig:
     window_minutes: int = 10
     # A pool-level Invalid feedback mark's weight halves every this many days.
     feedback_half_life_days: float = 30.0
-    # The model that scores: a directory, or a name under models/ ("" = the
-    # statistical model with midpoint/medium/high above).
-    model: str = ""
+    # The model that scores: a directory, or a name under models/ (the shipped
+    # models/default); "" = the statistical model with midpoint/medium/high above.
+    model: str = "default"
     # Override the model card's level thresholds (0 = the card's).
     model_medium: float = 0.0
     model_high: float = 0.0

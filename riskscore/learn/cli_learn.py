@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from riskscore.config import Config
 from riskscore.core.learned import StatisticalModel
 from riskscore.core.levels import LevelThresholds
 from riskscore.signals.registry import FEATURES
+
+if TYPE_CHECKING:
+    from riskscore.learn.report import ReportSummary
 
 # Features a login log cannot carry (remembered-device keys, feedback, sign-ups)
 # are constant in training data, so the model leaves them out.
@@ -136,9 +139,8 @@ def _train(args: argparse.Namespace, data: Featurized) -> int:
     facts: dict[str, Any] = {"input": str(args.input), "rows": len(data.frame)}
     if labels is None:
         # No labels: the statistical model needs no training; calibrate its levels only.
-        raw = data.result.raw
         midpoint = LevelThresholds().midpoint
-        score = raw / (raw + midpoint)
+        score = replay.Statistical().score(data.result.raw, data.result.features)
         medium, high = level_cuts(score, budget)
         model = StatisticalModel(name, "", LevelThresholds(midpoint, medium, high))
         save_model(model, args.output, {"created": created, "data": facts})
@@ -173,6 +175,20 @@ def _levels(score: NDArray[np.float64], t: LevelThresholds) -> NDArray[np.object
 
 
 def _evaluate(args: argparse.Namespace, config: Config, data: Featurized) -> int:
+    summary = evaluate_featurized(args, config, data)
+    for m in summary.metrics:
+        print(
+            f"{m.model}: ROC AUC {m.auc:.4f}, TPR@1%FPR {m.tpr_at_1pct_fpr:.3f}, "
+            f"TPR@0.1%FPR {m.tpr_at_01pct_fpr:.3f}"
+        )
+    print(f"wrote {summary.files.markdown} and {summary.files.html}")
+    return 0
+
+
+def evaluate_featurized(
+    args: argparse.Namespace, config: Config, data: Featurized
+) -> ReportSummary:
+    """Score a featurized log with the model and the statistical one; write the report."""
     from riskscore.learn.metrics import ModelSpec, Thresholds
     from riskscore.learn.report import write_report
 
@@ -205,14 +221,7 @@ def _evaluate(args: argparse.Namespace, config: Config, data: Featurized) -> int
         "Every row was scored causally from the rows before it, with the label columns "
         "never read as features.",
     ]
-    summary = write_report(frame, specs, args.report, title=args.title, notes=notes)
-    for m in summary.metrics:
-        print(
-            f"{m.model}: ROC AUC {m.auc:.4f}, TPR@1%FPR {m.tpr_at_1pct_fpr:.3f}, "
-            f"TPR@0.1%FPR {m.tpr_at_01pct_fpr:.3f}"
-        )
-    print(f"wrote {summary.files.markdown} and {summary.files.html}")
-    return 0
+    return write_report(frame, specs, args.report, title=args.title, notes=notes)
 
 
 def _flag(labels: pd.DataFrame, col: str) -> NDArray[np.bool_]:

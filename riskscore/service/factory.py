@@ -279,6 +279,8 @@ def build_engine(
     """Wire the engine with the configured geo data, store and scorer."""
     clock = clock or SystemClock()
     metrics = metrics or NullMetrics()
+    # The model first: a missing or tampered artifact stops startup before anything opens.
+    scorer = scorer_of(config)
     files = open_policy(config)
     geo = open_geo(config)
     store = open_store(config)
@@ -297,7 +299,7 @@ def build_engine(
     engine = RiskEngine(
         AttemptEnricher(geo, UaParserAdapter(), networks=networks, reputation=reputation),
         store,
-        scorer_of(config),
+        scorer,
         clock=clock,
         metrics=metrics,
         outcome_window=timedelta(seconds=config.scoring.outcome_window_seconds),

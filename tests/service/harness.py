@@ -8,13 +8,17 @@ from pathlib import Path
 
 import grpc
 
-from riskscore.config import Config, GeoConfig, ServerConfig, StoreConfig
+from riskscore.config import Config, GeoConfig, ScoringConfig, ServerConfig, StoreConfig
 from riskscore.engine import Clock
 from riskscore.service.server import RiskServer, create_server
 
 
-def service_config(data_dir: Path, asn_db: Path, **store: str) -> Config:
-    """A config on port 0 with the real packaged geo data and a SQLite store."""
+def service_config(data_dir: Path, asn_db: Path, *, model: str = "", **store: str) -> Config:
+    """A config on port 0 with the real packaged geo data and a SQLite store.
+
+    The statistical model by default: these tests pin levels to its
+    thresholds; tests of the shipped learned model pass ``model="default"``.
+    """
     return Config(
         data_dir=data_dir,
         server=ServerConfig(
@@ -24,6 +28,7 @@ def service_config(data_dir: Path, asn_db: Path, **store: str) -> Config:
         ),
         geo=GeoConfig(asn_db=asn_db),
         store=StoreConfig(**store),  # type: ignore[arg-type]
+        scoring=ScoringConfig(model=model),
     ).validate()
 
 
