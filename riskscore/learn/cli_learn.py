@@ -22,7 +22,6 @@ from riskscore.batch import observe, replay
 from riskscore.batch.cli_batch import (
     add_input_options,
     batch_model,
-    batch_settings,
     needs_enricher,
     open_enricher,
     read_validated,
@@ -32,6 +31,7 @@ from riskscore.batch.validate import Validated, time_order
 from riskscore.config import Config
 from riskscore.core.learned import StatisticalModel
 from riskscore.core.levels import LevelThresholds
+from riskscore.service.factory import signals_of
 from riskscore.signals.registry import FEATURES
 
 if TYPE_CHECKING:
@@ -112,9 +112,9 @@ def featurize_log(validated: Validated, args: argparse.Namespace, config: Config
     labels = validated.labels.take(order).reset_index(drop=True)
     enricher = open_enricher(config) if needs_enricher(validated, args) else None
     obs = observe.observations(frame, enricher)
-    settings = batch_settings(config, args)
     print(f"featurizing {len(frame):,} rows", file=sys.stderr)
-    result = replay.replay(obs, settings.signals, replay.Statistical(config.scoring.thresholds()))
+    statistical = replay.Statistical(config.scoring.thresholds())
+    result = replay.replay(obs, signals_of(config), statistical)
     return Featurized(frame, labels, result)
 
 
