@@ -59,7 +59,7 @@ def add_learn_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         description="Train a calibrated gradient-boosted model (scikit-learn "
         "HistGradientBoostingClassifier, class-balanced, seeded) on the service's features "
         "of a labelled log (Is Attack IP / Is Account Takeover / attack_kind), calibrate it "
-        "on the latest 20%% of rows and set MEDIUM/HIGH at the challenge budget. Writes "
+        "on the latest 20% of rows and set MEDIUM/HIGH at the challenge budget. Writes "
         "model.npz (plain arrays, SHA-256 in the card), model.json and README.md. Without "
         "labels it writes a statistical-model card with thresholds from the score "
         "distribution instead.",
