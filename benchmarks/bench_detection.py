@@ -51,8 +51,7 @@ def _row(m: Any) -> dict[str, float]:
     for kind, auc in sorted(m.kind_auc.items()):
         row[f"AUC {kind}"] = auc
     for d in m.detection:
-        if d.kind != "legitimate":
-            row[f">=MEDIUM {d.kind}"] = d.medium_or_above / d.rows if d.rows else math.nan
+        row[f">=MEDIUM {d.kind}"] = d.medium_or_above
     return row
 
 
