@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from riskscore.durable import fsync_dir as fsync_dir
+from riskscore.durable import replace_file
+
 GROUP_META: Final = "group.json"
 STREAM_META: Final = "stream.json"
 SEGMENT_SUFFIX: Final = ".log"
@@ -189,25 +192,8 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def write_json_atomic(path: Path, obj: dict[str, Any]) -> None:
     """Replace a metadata file durably: temp file, fsync, rename, fsync the directory."""
-    tmp = path.with_name(path.name + ".tmp")
-    data = json.dumps(obj, sort_keys=True).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    replace_file(path, json.dumps(obj, sort_keys=True).encode())
     fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a directory's entries (new or renamed files) durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_quietly(path: Path) -> None:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-import secrets
 import zipfile
 from collections.abc import Mapping
 from dataclasses import replace
@@ -27,6 +25,7 @@ from numpy.typing import NDArray
 
 from riskscore.core.learned import Calibration, LearnedModel, StatisticalModel, TreeEnsemble
 from riskscore.core.levels import LevelThresholds
+from riskscore.durable import fsync_dir, replace_file
 from riskscore.errors import ConfigError, ModelError
 
 FORMAT: Final = 1
@@ -166,10 +165,10 @@ def save_model(model: Model, directory: Path, card: CardFacts) -> None:
     }
     text = json.dumps(full, indent=2, sort_keys=True, allow_nan=False) + "\n"
     directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(directory / ARRAYS, payload)
-    _write_atomic(directory / README, render_readme(full).encode())
-    _write_atomic(directory / CARD, text.encode())
-    _fsync_directory(directory)
+    replace_file(directory / ARRAYS, payload)
+    replace_file(directory / README, render_readme(full).encode())
+    replace_file(directory / CARD, text.encode())
+    fsync_dir(directory)
 
 
 def load_model(directory: Path) -> Model:
@@ -314,23 +313,3 @@ def _version(kind: str, name: str, digest: str) -> str:
 
 def _features_digest(names: tuple[str, ...]) -> bytes:
     return hashlib.sha256(json.dumps(list(names)).encode()).digest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        with tmp.open("xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
