@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
+from riskscore.batch import columns as c
 from riskscore.batch import replay
 from riskscore.batch.columns import DEFAULT_MAPPING, ColumnMapping, parse_mapping
-from riskscore.batch.io import OutputWriter, RejectsWriter, read_log, rejects_path_for
+from riskscore.batch.io import Chunk, OutputWriter, RejectsWriter, read_log, rejects_path_for
 from riskscore.batch.observe import BatchEnricher
-from riskscore.batch.score import BatchSettings, Policy, score_log, summarize
-from riskscore.batch.validate import Validated, validate
+from riskscore.batch.score import BatchSettings, Policy, Step, Tally, score_chunks, score_log
+from riskscore.batch.state import ReplayState
+from riskscore.batch.validate import OnError, Validated, validate
 from riskscore.config import Config
 from riskscore.core.learned import LearnedModel
 from riskscore.errors import RiskscoreError
+
+# Logs of up to this many rows are scored in one pass (and need not be in time order).
+DEFAULT_CHUNK_ROWS = 1_000_000
+# Rows read and typed at a time.
+READ_ROWS = 100_000
 
 
 def add_batch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +44,10 @@ def add_batch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "columns (Is Attack IP, Is Account Takeover, attack_kind) are never features; "
         "when present the summary reports ROC AUC and catch rates. Rows without their "
         "own Country column are enriched from the IP and User-Agent with the service's "
-        "geo, ASN, network-type and deny-list data.",
+        "geo, ASN, network-type and deny-list data. A log of more than --chunk-rows rows "
+        "(or any log with --state-in/--state-out) is scored chunk by chunk with the "
+        "profiles carried over, in bounded memory, to the same results: each chunk is "
+        "sorted by time, and no row may go back before an earlier chunk's.",
     )
     add_input_options(score)
     score.add_argument("--output", type=Path, required=True, help=".parquet, .csv or .csv.gz")
@@ -50,6 +63,29 @@ def add_batch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         help="dask.distributed scheduler address (default: a local cluster)",
     )
     score.add_argument("--rejects", type=Path, help="rejects file (default <OUT>.rejects.csv)")
+    score.add_argument(
+        "--chunk-rows",
+        type=_positive,
+        help=f"rows per chunk (default {DEFAULT_CHUNK_ROWS:,}); a longer log is scored in "
+        "chunks, each sorted by time, and a row earlier than an earlier chunk's is an error",
+    )
+    score.add_argument(
+        "--state-in",
+        type=Path,
+        help="start from the profile state saved by --state-out (this log must follow it in time)",
+    )
+    score.add_argument(
+        "--state-out",
+        type=Path,
+        help="save the profile state after the log to this directory (Parquet + state.json)",
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def add_input_options(p: argparse.ArgumentParser) -> None:
@@ -171,29 +207,125 @@ def needs_enricher(validated: Validated, args: argparse.Namespace) -> bool:
 
 
 def run_batch(args: argparse.Namespace, config: Config) -> int:
-    """Run ``batch score``."""
+    """Run ``batch score``: in one pass, or in chunks with carried state (see --chunk-rows)."""
     if args.engine == "dask":
         from riskscore.batch.dask_engine import run_dask
 
         return run_dask(args, config)
     started = time.perf_counter()
     settings = batch_settings(config, args, features=args.features)
+    window = settings.signals.velocity.window_minutes
+    # Read first, so a bad state stops the run before any work.
+    state_in = ReplayState.load(args.state_in, window) if args.state_in else None
     rejects_path = args.rejects or rejects_path_for(args.output)
-    validated, rejected = read_validated(args, rejects_path if args.on_error == "skip" else None)
-    enricher = open_enricher(config) if needs_enricher(validated, args) else None
-    if enricher is not None:
-        settings = BatchSettings(
-            settings.model, settings.policy, settings.signals, True, settings.features
-        )
-    print(f"scoring {len(validated.frame):,} rows with {settings.model.version}", file=sys.stderr)
-    scored = score_log(validated, enricher, settings)
-    with OutputWriter(args.output) as writer:
-        writer.write(scored.rows)
-    summary = summarize(scored, rejected, time.perf_counter() - started)
-    for line in summary.lines():
+    rows = args.chunk_rows or DEFAULT_CHUNK_ROWS
+    state = state_in if state_in is not None else ReplayState.empty(window)
+    sink = RejectsWriter(rejects_path) if args.on_error == "skip" else None
+    tally = Tally()
+    with sink if sink is not None else contextlib.nullcontext():
+        chunks = read_chunks(args.input, mapping_of(args), rows, args.on_error, sink)
+        whole, enrich, log = _peek(chunks, args)
+        one_pass = whole and state_in is None and args.state_out is None
+        settings = replace(settings, enrich=enrich)
+        enricher = open_enricher(config) if enrich else None
+        print(f"scoring with {settings.model.version}", file=sys.stderr)
+        with OutputWriter(args.output) as writer:
+            if one_pass:
+                for validated in log:  # the one chunk, if any
+                    scored = score_log(validated, enricher, settings)
+                    writer.write(scored.rows)
+                    tally.add(scored)
+            else:
+                time_column = mapping_of(args).source(c.TIMESTAMP)
+                steps = score_chunks(log, enricher, settings, state, time_column=time_column)
+                state = _write_steps(steps, writer, tally, state)
+        if args.state_out is not None:
+            state.save(args.state_out)
+    rejected = sink.rows if sink is not None else 0
+    for line in tally.summary(rejected, time.perf_counter() - started).lines():
         print(line)
-    print(f"wrote {args.output}" + (f"; rejects in {rejects_path}" if rejected else ""))
+    saved = f"; state in {args.state_out}" if args.state_out else ""
+    print(f"wrote {args.output}" + (f"; rejects in {rejects_path}" if rejected else "") + saved)
     return 0
+
+
+def read_chunks(
+    path: Path, mapping: ColumnMapping, rows: int, on_error: OnError, sink: RejectsWriter | None
+) -> Iterator[tuple[Validated, bool]]:
+    """The log typed in chunks of ``rows`` rows, each with whether rows follow it.
+
+    Read and typed in pieces of at most READ_ROWS rows (one read ahead), so
+    no more than that much raw text is held at once; rejects go to ``sink``.
+    """
+    pieces: list[Validated] = []
+    held = 0
+    raws = read_log(path, mapping, chunk_rows=min(rows, READ_ROWS))
+    ahead = next(raws, None)
+    while ahead is not None:
+        rest: Chunk | None = ahead
+        ahead = next(raws, None)
+        while rest is not None:
+            room = rows - held
+            piece, rest = (rest, None) if len(rest.frame) <= room else _cut(rest, room)
+            checked = validate(piece, on_error)
+            held += len(piece.frame)
+            del piece
+            if sink is not None and len(checked.rejects):
+                sink.write(checked.rejects)
+            pieces.append(checked)
+            if held == rows:
+                yield _joined(pieces), rest is not None or ahead is not None
+                pieces, held = [], 0
+    if pieces:
+        yield _joined(pieces), False
+
+
+def _cut(chunk: Chunk, at: int) -> tuple[Chunk, Chunk]:
+    """``chunk``'s first ``at`` rows and the rest."""
+    head, tail = chunk.frame.iloc[:at], chunk.frame.iloc[at:]
+    return (
+        Chunk(head.reset_index(drop=True), chunk.first_row, chunk.columns),
+        Chunk(tail.reset_index(drop=True), chunk.first_row + at, chunk.columns),
+    )
+
+
+def _joined(pieces: list[Validated]) -> Validated:
+    """Typed pieces as one (the last piece's ``present``: every piece has the same columns)."""
+    if len(pieces) == 1:
+        return pieces[0]
+    rejects = [p.rejects for p in pieces if len(p.rejects)]
+    return Validated(
+        pd.concat([p.frame for p in pieces], ignore_index=True),
+        pd.concat([p.labels for p in pieces], ignore_index=True),
+        pd.concat(rejects, ignore_index=True) if rejects else pieces[0].rejects,
+        pieces[-1].present,
+    )
+
+
+def _peek(
+    chunks: Iterator[tuple[Validated, bool]], args: argparse.Namespace
+) -> tuple[bool, bool, Iterator[Validated]]:
+    """Whether the log is one chunk, whether it needs the service's enricher, and the log."""
+    first = next(chunks, None)
+    if first is None:
+        return True, bool(args.enrich), iter(())
+    log = itertools.chain([first[0]], (validated for validated, _ in chunks))
+    return not first[1], needs_enricher(first[0], args), log
+
+
+def _write_steps(
+    steps: Iterator[Step], writer: OutputWriter, tally: Tally, state: ReplayState
+) -> ReplayState:
+    """Write each chunk's rows as it comes, with a progress bar; the last state."""
+    from tqdm import tqdm
+
+    with tqdm(unit=" rows", unit_scale=True, desc="scoring", file=sys.stderr) as bar:
+        for step in steps:
+            writer.write(step.scored.rows)
+            tally.add(step.scored)
+            bar.update(len(step.scored.rows))
+            state = step.state
+    return state
 
 
 __all__ = ["RiskscoreError", "add_batch_parser", "run_batch"]

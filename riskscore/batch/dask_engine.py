@@ -27,6 +27,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from riskscore.batch import observe, replay
+from riskscore.batch.columns import BatchInputError
 from riskscore.batch.score import BatchSettings, Scored, decisions
 from riskscore.batch.validate import Validated, time_order
 from riskscore.config import Config
@@ -117,6 +118,22 @@ def run_dask(args: argparse.Namespace, config: Config) -> int:
     from riskscore.batch.io import OutputWriter, rejects_path_for
     from riskscore.batch.score import summarize
 
+    chunked = [
+        option
+        for option, value in (
+            ("--chunk-rows", args.chunk_rows),
+            ("--state-in", args.state_in),
+            ("--state-out", args.state_out),
+        )
+        if value is not None
+    ]
+    if chunked:
+        # Pass 1 needs the whole log in the client; nothing is carried between chunks.
+        raise BatchInputError(
+            f"the Dask engine scores the whole log at once: {', '.join(chunked)} "
+            "needs --engine pandas",
+            where="--engine dask",
+        )
     started = time.perf_counter()
     settings = batch_settings(config, args, features=args.features)
     rejects_path = args.rejects or rejects_path_for(args.output)

@@ -16,6 +16,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 Ints = NDArray[np.int64]
+# pack(): the low id gets 32 bits, the high one the other 31.
+PACK_SHIFT = 32
 
 
 def codes_of(values: pd.Series | NDArray[Any]) -> Ints:
@@ -92,3 +94,48 @@ class Groups:
         found = prev >= 0
         out[self.order] = np.where(found, self.order[np.maximum(prev, 0)], -1)
         return out
+
+
+def first_rows(codes: Ints) -> Ints:
+    """Each code's first row, for dense codes numbered in order of first appearance (codes_of)."""
+    fresh = np.ones(len(codes), dtype=bool)
+    # A code is new where it exceeds every code before it.
+    fresh[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return np.flatnonzero(fresh)
+
+
+def values_of(values: NDArray[Any], codes: Ints) -> NDArray[Any]:
+    """The value of each code (codes_of's ``codes`` of ``values``), in code order."""
+    return values[first_rows(codes)]
+
+
+def pack(high: Ints, low: Ints) -> Ints:
+    """One sortable int64 per (high, low) pair of non-negative ids (low < 2**32)."""
+    return (high << PACK_SHIFT) | low
+
+
+def unpack(keys: Ints) -> tuple[Ints, Ints]:
+    """The (high, low) ids of packed keys."""
+    return keys >> PACK_SHIFT, keys & ((1 << PACK_SHIFT) - 1)
+
+
+def lookup(keys: Ints, values: Ints, query: Ints) -> Ints:
+    """``values`` of the sorted unique ``keys`` equal to each query key; 0 where absent."""
+    if not len(keys):
+        return np.zeros(len(query), dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    return np.where(keys[at] == query, values[at], 0)
+
+
+def add_counts(keys: Ints, counts: Ints, more: Ints) -> tuple[Ints, Ints]:
+    """A count table (sorted unique ``keys``) plus one for each key in ``more``."""
+    new, times = np.unique(more, return_counts=True)
+    merged = np.concatenate((keys, new))
+    summed = np.concatenate((counts, times.astype(np.int64)))
+    # Two sorted runs: the stable sort (timsort) merges them in linear time.
+    order = np.argsort(merged, kind="stable")
+    merged, summed = merged[order], summed[order]
+    if not len(merged):
+        return merged, summed
+    start = np.flatnonzero(np.concatenate(([True], merged[1:] != merged[:-1])))
+    return merged[start], np.add.reduceat(summed, start)

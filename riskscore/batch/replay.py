@@ -4,6 +4,8 @@ Every row is scored from the rows before it only (``batch/profile.py``,
 ``batch/windows.py``), with the same Freeman terms and signals
 (``batch/signals.py``) and the same levels, model and policy as the service.
 Labels are never inputs: the observation frame has no label column.
+``replay_chunk`` scores one time-ordered chunk of a longer log from the state
+the chunks before it left (batch/state.py), with the same result.
 """
 
 from __future__ import annotations
@@ -18,19 +20,21 @@ from numpy.typing import NDArray
 from riskscore.batch import signals as sig
 from riskscore.batch.grouped import codes_of, pair_codes
 from riskscore.batch.profile import (
-    HIERARCHY_COLUMNS,
-    USER_COUNT_COLUMNS,
+    Carried,
     Population,
+    column_codes,
     population,
     profiles,
     utc_hours,
 )
+from riskscore.batch.state import ReplayState
 from riskscore.batch.windows import key_windows
 from riskscore.core import features as f
 from riskscore.core.learned import LearnedModel, feature_matrix
 from riskscore.core.levels import LevelThresholds
 from riskscore.core.result import RiskLevel
 from riskscore.core.scorer import STATISTICAL_VERSION
+from riskscore.errors import ConfigError
 from riskscore.signals.base import SignalSettings
 
 # The order a level's reasons take when two have the same weight (see batch/signals.py).
@@ -111,16 +115,37 @@ class Replayed:
     level: NDArray[np.object_]
     reasons: NDArray[np.object_]
 
+    def last(self, n: int, index: pd.Index) -> Replayed:
+        """The last ``n`` rows, their features indexed by ``index``."""
+        start = len(self.score) - n
+        return Replayed(
+            self.features.iloc[start:].set_axis(index),
+            self.raw[start:],
+            self.score[start:],
+            self.level[start:],
+            self.reasons[start:],
+        )
+
 
 def windows(
-    obs: pd.DataFrame, codes: dict[str, NDArray[np.int64]], minutes: int
+    obs: pd.DataFrame,
+    codes: dict[str, NDArray[np.int64]],
+    minutes: int,
+    counted: NDArray[np.bool_] | None = None,
 ) -> dict[str, NDArray[np.int64]]:
-    """The velocity windows of every row (core/velocity.py WindowCounts, as arrays)."""
+    """The velocity windows of every row (core/velocity.py WindowCounts, as arrays).
+
+    Rows outside ``counted`` (when given) are no attempts: they count nothing.
+    """
     ts = obs["ts_ns"].to_numpy(np.int64)
     minute = ts // _MINUTE_NS
     failed = ~obs["success"].to_numpy(bool)
     user_codes, ip_codes = codes["user"], codes[f.IP]
     asn_codes = np.where(obs[f.ASN].to_numpy(object) == f.MISSING, -1, codes[f.ASN])
+    if counted is not None:
+        user_codes, ip_codes, asn_codes = (
+            np.where(counted, c, -1) for c in (user_codes, ip_codes, asn_codes)
+        )
     user = key_windows(user_codes, minute, failed, None, minutes)
     ip = key_windows(ip_codes, minute, failed, user_codes, minutes)
     network = key_windows(asn_codes, minute, failed, user_codes, minutes)
@@ -150,14 +175,6 @@ class Shared:
         return Shared(self.pool.take(rows), {k: v[rows] for k, v in self.windows.items()})
 
 
-def column_codes(obs: pd.DataFrame) -> dict[str, NDArray[np.int64]]:
-    """Integer codes of the columns that group rows."""
-    return {
-        c: codes_of(obs[c].to_numpy(object))
-        for c in ("user", *HIERARCHY_COLUMNS, *USER_COUNT_COLUMNS)
-    }
-
-
 def shared(obs: pd.DataFrame, settings: SignalSettings) -> Shared:
     """The first, whole-log pass: pool counts and windows of every row."""
     codes = column_codes(obs)
@@ -165,17 +182,24 @@ def shared(obs: pd.DataFrame, settings: SignalSettings) -> Shared:
 
 
 def featurize(
-    obs: pd.DataFrame, settings: SignalSettings, common: Shared | None = None
+    obs: pd.DataFrame,
+    settings: SignalSettings,
+    common: Shared | None = None,
+    *,
+    codes: dict[str, NDArray[np.int64]] | None = None,
+    carried: Carried | None = None,
 ) -> sig.Scored:
     """Every feature, the raw risk's parts and reason weights of a time-sorted observation frame.
 
     With ``common`` (from :func:`shared` over the whole log) ``obs`` may hold
-    just some users' rows: the per-user pass of the Dask engine.
+    just some users' rows: the per-user pass of the Dask engine. With
+    ``carried`` (and ``codes``, its :func:`column_codes`), ``obs`` is one chunk
+    of a log led by context rows: batch/state.py.
     """
     n = len(obs)
     cols = {c: obs[c].to_numpy(object) for c in obs.columns if c not in _NOT_TEXT}
-    codes = column_codes(obs)
-    p = profiles(obs, codes, common.pool if common is not None else None)
+    codes = codes if codes is not None else column_codes(obs)
+    p = profiles(obs, codes, common.pool if common is not None else None, carried)
     num = {c: obs[c].to_numpy(np.float64) for c in ("lat", "lon", "radius")}
     num["ts_ns"] = obs["ts_ns"].to_numpy(np.int64).astype(np.float64)
     out = sig.Scored(n, log_factor=np.zeros(n))
@@ -189,7 +213,12 @@ def featurize(
     counts = (
         common.windows
         if common is not None
-        else windows(obs, codes, settings.velocity.window_minutes)
+        else windows(
+            obs,
+            codes,
+            settings.velocity.window_minutes,
+            None if carried is None else ~carried.anchor,
+        )
     )
     sig.velocity(counts, settings.velocity, out)
     sig.hours(utc_hours(obs["ts_ns"].to_numpy(np.int64)), p, settings, out)
@@ -198,10 +227,16 @@ def featurize(
 
 
 def replay(
-    obs: pd.DataFrame, settings: SignalSettings, model: BatchModel, common: Shared | None = None
+    obs: pd.DataFrame,
+    settings: SignalSettings,
+    model: BatchModel,
+    common: Shared | None = None,
+    *,
+    codes: dict[str, NDArray[np.int64]] | None = None,
+    carried: Carried | None = None,
 ) -> Replayed:
-    """Score every row of a time-sorted observation frame (see ``featurize`` for ``common``)."""
-    out = featurize(obs, settings, common)
+    """Score every row of a time-sorted observation frame (see ``featurize`` for the rest)."""
+    out = featurize(obs, settings, common, codes=codes, carried=carried)
     raw = out.freeman_raw * np.exp(out.log_factor)
     with np.errstate(divide="ignore"):
         out.features["risk_log_raw"] = np.log(raw)
@@ -216,6 +251,25 @@ def replay(
         level=LEVEL_NAMES[level_ids],
         reasons=reason_codes(out.reasons, level_ids > 0),
     )
+
+
+def replay_chunk(
+    obs: pd.DataFrame, settings: SignalSettings, model: BatchModel, state: ReplayState
+) -> tuple[Replayed, ReplayState]:
+    """Score a time-sorted chunk that follows ``state``'s rows; also the state after it."""
+    if settings.velocity.window_minutes != state.window_minutes:
+        raise ConfigError(
+            "scoring.window_minutes",
+            f"is {settings.velocity.window_minutes}, but the carried state counted windows "
+            f"of {state.window_minutes} minutes",
+        )
+    ts = obs["ts_ns"].to_numpy(np.int64)
+    late = state.last_ts_ns is not None and len(ts) > 0 and ts[0] < state.last_ts_ns
+    if late or (np.diff(ts) < 0).any():
+        raise ValueError("a chunk must be time-sorted and follow the state's last timestamp")
+    ctx = state.context(obs)
+    result = replay(ctx.frame, settings, model, codes=ctx.codes, carried=ctx.carried)
+    return result.last(len(obs), obs.index), state.advance(ctx)
 
 
 def reason_codes(

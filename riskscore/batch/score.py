@@ -1,5 +1,9 @@
 """From a validated log to output rows: replay, decide, and summarise.
 
+A log is replayed in one pass (``score_log``) or, when larger than memory,
+chunk by chunk with the profile state carried over (``score_chunks``,
+batch/state.py): the rows come out the same to the last bit.
+
 The decision is the service's ``policy.decide`` for the row's level under the
 pool's configuration (and mode), evaluated once per distinct (level, IP) when
 the configuration has IP exceptions, once per level otherwise. Event type is
@@ -9,6 +13,7 @@ whether the user has MFA is unknown, so MFA_IF_CONFIGURED stays "mfa".
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -17,7 +22,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from riskscore.batch import observe, replay
+from riskscore.batch.columns import DEFAULT_MAPPING, TIMESTAMP, BatchInputError
 from riskscore.batch.grouped import codes_of, pair_codes
+from riskscore.batch.state import ReplayState
 from riskscore.batch.validate import Validated, time_order
 from riskscore.core.attempt import EventType
 from riskscore.core.result import Decision, RiskLevel
@@ -33,6 +40,8 @@ DECISION_NAMES: Final = {
 }
 OUTPUT_COLUMNS: Final = ("index", "risk_score", "risk_level", "decision", "reasons")
 _LEVELS: Final = (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH)
+_LEVEL_NAMES: Final = ("low", "medium", "high")
+_DECISIONS: Final = ("allow", "mfa", "block")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,87 @@ def score_log(
     ordered = frame.take(order).reset_index(drop=True)
     obs = observe.observations(ordered, enricher if settings.enrich else None)
     result = replay.replay(obs, settings.signals, settings.model)
+    rows = output_rows(ordered, obs, result, settings)
+    return Scored(_in_input_order(rows, order), validated.labels.reset_index(drop=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One chunk's output rows (input order) and labels, and the state after the chunk."""
+
+    scored: Scored
+    state: ReplayState
+
+
+def score_chunks(
+    chunks: Iterable[Validated],
+    enricher: observe.BatchEnricher | None,
+    settings: BatchSettings,
+    state: ReplayState,
+    *,
+    time_column: str = DEFAULT_MAPPING.source(TIMESTAMP),
+) -> Iterator[Step]:
+    """Score a log chunk by chunk, carrying the profile state: equal to ``score_log``.
+
+    Each chunk is sorted by time (ties in file order); a row earlier than the
+    rows before its chunk raises BatchInputError naming it and ``time_column``.
+    """
+    continued = True
+    for validated in chunks:
+        _check_order(validated.frame, state, time_column, continued=continued)
+        step = _score_chunk(validated, enricher, settings, state)
+        # Only the output is held while the next chunk is read.
+        del validated
+        state, continued = step.state, False
+        yield step
+        del step
+
+
+def _score_chunk(
+    validated: Validated,
+    enricher: observe.BatchEnricher | None,
+    settings: BatchSettings,
+    state: ReplayState,
+) -> Step:
+    frame = validated.frame
+    order = time_order(frame)
+    ordered = frame.take(order).reset_index(drop=True)
+    obs = observe.observations(ordered, enricher if settings.enrich else None)
+    result, after = replay.replay_chunk(obs, settings.signals, settings.model, state)
+    rows = _in_input_order(output_rows(ordered, obs, result, settings), order)
+    return Step(Scored(rows, validated.labels.reset_index(drop=True)), after)
+
+
+def _check_order(frame: pd.DataFrame, state: ReplayState, column: str, *, continued: bool) -> None:
+    """BatchInputError at the first row before ``state``'s last (``continued``: a given state)."""
+    if state.last_ts_ns is None:
+        return
+    early = np.flatnonzero(frame["ts_ns"].to_numpy(np.int64) < state.last_ts_ns)
+    if not len(early):
+        return
+    at = int(early[0])
+    last = pd.Timestamp(state.last_ts_ns, tz="UTC").isoformat()
+    why = (
+        f"earlier than the last row of the state it continues ({last}): a state "
+        "(--state-in) continues only with later rows"
+        if continued
+        else f"earlier than the previous chunk's last row ({last}): the log must be in time "
+        "order for chunked scoring; sort the file by time or raise --chunk-rows above its "
+        "row count"
+    )
+    raise BatchInputError(
+        why,
+        row=int(frame["row"].iloc[at]),
+        index=str(frame["index"].iloc[at]),
+        column=column,
+        value=str(frame["timestamp"].iloc[at]),
+    )
+
+
+def output_rows(
+    ordered: pd.DataFrame, obs: pd.DataFrame, result: replay.Replayed, settings: BatchSettings
+) -> pd.DataFrame:
+    """Output rows, in ``ordered``'s (time) order: decision, level, reasons, features."""
     decision, audit = decisions(result.level, obs["ip"].to_numpy(object), settings.policy)
     reasons = result.reasons
     if audit:
@@ -95,9 +185,13 @@ def score_log(
     )
     if settings.features:
         out = pd.concat([out, result.features.reset_index(drop=True)], axis=1)
+    return out
+
+
+def _in_input_order(rows: pd.DataFrame, order: NDArray[np.intp]) -> pd.DataFrame:
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
-    return Scored(out.take(back).reset_index(drop=True), validated.labels.reset_index(drop=True))
+    return rows.take(back).reset_index(drop=True)
 
 
 def decisions(
@@ -188,24 +282,53 @@ def attack_labels(labels: pd.DataFrame) -> NDArray[np.bool_] | None:
 
 def summarize(scored: Scored, rejects: int, seconds: float) -> Summary:
     """Counts, level mix and (with labels) AUC and catch rates."""
-    rows = scored.rows
-    levels = {lvl: int((rows["risk_level"] == lvl).sum()) for lvl in ("low", "medium", "high")}
-    acts = {a: int((rows["decision"] == a).sum()) for a in ("allow", "mfa", "block")}
-    summary = Summary(len(rows), rejects, levels, acts, seconds=seconds)
-    attacks = attack_labels(scored.labels)
-    if attacks is None or attacks.all() or not attacks.any():
-        return summary
-    from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
+    tally = Tally()
+    tally.add(scored)
+    return tally.summary(rejects, seconds)
 
-    level = rows["risk_level"].to_numpy(object)[attacks]
-    return Summary(
-        summary.rows,
-        rejects,
-        levels,
-        acts,
-        auc=float(roc_auc_score(attacks, rows["risk_score"].to_numpy(float))),
-        attack_rows=int(attacks.sum()),
-        caught_medium=float(np.isin(level, ("medium", "high")).mean()),
-        caught_high=float((level == "high").mean()),
-        seconds=seconds,
-    )
+
+class Tally:
+    """What the summary needs of every chunk: scores, levels, decisions, attack labels."""
+
+    def __init__(self) -> None:
+        self._scores: list[NDArray[np.float64]] = []
+        self._levels: list[NDArray[np.int8]] = []
+        self._decisions: list[NDArray[np.int8]] = []
+        self._attacks: list[NDArray[np.bool_]] = []
+        self._labelled = False
+
+    def add(self, scored: Scored) -> None:
+        """Count one chunk's rows (features are not kept)."""
+        rows = scored.rows
+        self._scores.append(rows["risk_score"].to_numpy(np.float64))
+        self._levels.append(pd.Categorical(rows["risk_level"], categories=_LEVEL_NAMES).codes)
+        self._decisions.append(pd.Categorical(rows["decision"], categories=_DECISIONS).codes)
+        # A chunk without labels counts as benign when other chunks have some, as a
+        # label column that is empty on those rows would.
+        attacks = attack_labels(scored.labels)
+        self._labelled |= attacks is not None
+        self._attacks.append(np.zeros(len(rows), bool) if attacks is None else attacks)
+
+    def summary(self, rejects: int, seconds: float) -> Summary:
+        """The summary over every row added."""
+        level = np.concatenate(self._levels) if self._levels else np.zeros(0, np.int8)
+        decision = np.concatenate(self._decisions) if self._decisions else np.zeros(0, np.int8)
+        levels = {name: int((level == i).sum()) for i, name in enumerate(_LEVEL_NAMES)}
+        acts = {name: int((decision == i).sum()) for i, name in enumerate(_DECISIONS)}
+        summary = Summary(len(level), rejects, levels, acts, seconds=seconds)
+        attacks = np.concatenate(self._attacks) if self._attacks else np.zeros(0, bool)
+        if not self._labelled or attacks.all() or not attacks.any():
+            return summary
+        from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
+
+        return Summary(
+            summary.rows,
+            rejects,
+            levels,
+            acts,
+            auc=float(roc_auc_score(attacks, np.concatenate(self._scores))),
+            attack_rows=int(attacks.sum()),
+            caught_medium=float((level[attacks] >= 1).mean()),
+            caught_high=float((level[attacks] == 2).mean()),
+            seconds=seconds,
+        )

@@ -28,13 +28,13 @@ from riskscore.core import features as f
 from riskscore.core import freeman
 from riskscore.core.enrichment import REPUTATION_REASON, NetworkType
 from riskscore.signals import bots as bot_patterns
+from riskscore.signals import hours as hour_rules
 from riskscore.signals.base import (
     NetworkSettings,
     SignalSettings,
     TravelSettings,
     VelocitySettings,
 )
-from riskscore.signals import hours as hour_rules
 from riskscore.signals.hours import _STEP
 from riskscore.signals.travel import MIN_ELAPSED_HOURS, RELOCATING_NETWORKS, great_circle_km
 

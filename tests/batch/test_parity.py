@@ -99,7 +99,8 @@ def test_grpc_service_and_batch_score_alike(
     source = tmp_path / "log.csv"
     log[[*ONLINE_COLUMNS, "Login Successful", "Is Attack IP"]].to_csv(source, index=False)
     config = tmp_path / "batch.toml"
-    config.write_text(f'[geo]\nasn_db = "{asn_db}"\n', encoding="utf-8")
+    # The service under test runs the statistical model (service_config's default).
+    config.write_text(f'[geo]\nasn_db = "{asn_db}"\n[scoring]\nmodel = ""\n', encoding="utf-8")
     output = tmp_path / "scored.csv"
     code = main(
         [
