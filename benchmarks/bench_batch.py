@@ -5,9 +5,9 @@
 For the 100k-row RBA sample and a simulated log, each measurement runs in a
 fresh subprocess (so its peak RSS is its own):
 * ``read_csv``: ``pandas.read_csv(path)`` with default options (the baseline);
-* ``batch``: ``riskscore batch score`` in-process (read, validate, sort,
-  observe, replay, decide, write Parquet), statistical model, from the log's
-  own columns.
+* ``statistical`` / ``learned``: ``riskscore batch score`` in-process (read,
+  validate, sort, observe, replay, decide, write Parquet) from the log's own
+  columns, with the statistical model (``--model ""``) or the shipped one.
 Targets (issue #7): >= 200k rows/s and <= 3x the bare parse.
 """
 
@@ -35,6 +35,7 @@ def _child(kind: str, path: str, out: str, data_dir: str) -> None:
         from riskscore.cli import main
 
         args = ["batch", "score", "--input", path, "--output", out, "--data-dir", data_dir]
+        args += ["--model", "" if kind == "statistical" else "default"]
         if main(args) != 0:
             raise SystemExit(1)
         rows = -1
@@ -73,22 +74,24 @@ def main() -> None:
 
         cli(["simulate", "--rows", str(args.sim_rows), "--seed", "1", "--output", str(sim),
              "--data-dir", str(args.data_dir)])  # fmt: skip
-    print("| log | rows | read_csv s | batch s | batch rows/s | ratio | read_csv MB | batch MB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| log | model | rows | read_csv s | batch s | rows/s | x read_csv | MB read_csv | MB |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, path in (("RBA sample (csv.gz)", RBA), ("simulated (csv)", sim)):
         best: dict[str, dict[str, float]] = {}
         for _ in range(args.repeat):
-            for kind in ("read_csv", "batch"):
+            for kind in ("read_csv", "statistical", "learned"):
                 m = _measure(kind, path, args.data_dir)
                 if kind not in best or m["seconds"] < best[kind]["seconds"]:
                     best[kind] = m
-        rows = best["read_csv"]["rows"]
-        r, b = best["read_csv"], best["batch"]
-        print(
-            f"| {name} | {rows:,.0f} | {r['seconds']:.2f} | {b['seconds']:.2f} | "
-            f"{rows / b['seconds']:,.0f} | {b['seconds'] / r['seconds']:.2f} | "
-            f"{r['peak_mb']:,.0f} | {b['peak_mb']:,.0f} |"
-        )
+        r = best["read_csv"]
+        rows = r["rows"]
+        for kind in ("statistical", "learned"):
+            b = best[kind]
+            print(
+                f"| {name} | {kind} | {rows:,.0f} | {r['seconds']:.2f} | {b['seconds']:.2f} | "
+                f"{rows / b['seconds']:,.0f} | {b['seconds'] / r['seconds']:.2f} | "
+                f"{r['peak_mb']:,.0f} | {b['peak_mb']:,.0f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -88,15 +88,16 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_input_options(p: argparse.ArgumentParser) -> None:
+def add_input_options(p: argparse.ArgumentParser, *, scoring: bool = True) -> None:
     """Options shared by batch score, train and evaluate."""
     p.add_argument("--input", type=Path, required=True, help=".csv, .csv.gz or .parquet")
     p.add_argument("--config", type=Path, help="TOML config file (scoring, lists, policy)")
     p.add_argument("--data-dir", type=Path, help="directory holding all state")
-    p.add_argument(
-        "--model",
-        help="model directory or name under models/ (default: scoring.model, else statistical)",
-    )
+    if scoring:
+        p.add_argument(
+            "--model",
+            help="model directory or name under models/ (default: scoring.model, else statistical)",
+        )
     p.add_argument(
         "--columns",
         help="column mapping, e.g. 'user=User ID,ip=IP Address,timestamp=Login Timestamp' "
@@ -110,7 +111,8 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         default="fail",
         help="bad rows: stop at the first (default) or write them to the rejects file",
     )
-    p.add_argument("--pool-id", default="batch", help="user pool whose policy applies")
+    if scoring:
+        p.add_argument("--pool-id", default="batch", help="user pool whose policy applies")
     p.add_argument(
         "--enrich",
         action="store_true",

@@ -64,7 +64,7 @@ def add_learn_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "labels it writes a statistical-model card with thresholds from the score "
         "distribution instead.",
     )
-    add_input_options(train)
+    add_input_options(train, scoring=False)
     train.add_argument("--output", type=Path, required=True, help="model directory to write")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument(
