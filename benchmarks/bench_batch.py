@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,10 @@ def _child(kind: str, path: str, out: str, data_dir: str) -> None:
             raise SystemExit(1)
         rows = -1
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent.
+    status = Path("/proc/self/status").read_text(encoding="ascii")
+    hwm = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    peak_mb = int(hwm.split()[1]) / 1024
     print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": peak_mb}))
 
 
