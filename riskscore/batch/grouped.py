@@ -41,22 +41,6 @@ def running_before(groups: Ints | None, x: NDArray[np.int64] | NDArray[np.bool_]
     return summed - counts
 
 
-def running_before_many(groups: Ints, columns: Sequence[NDArray[np.int64]]) -> list[Ints]:
-    """``running_before`` for several columns with one grouping pass."""
-    frame = pd.DataFrame({i: np.asarray(c, dtype=np.int64) for i, c in enumerate(columns)})
-    summed = frame.groupby(groups, sort=False).cumsum()
-    return [summed[i].to_numpy(np.int64) - frame[i].to_numpy() for i in range(len(columns))]
-
-
-def previous_where(groups: Ints, mask: NDArray[np.bool_]) -> Ints:
-    """Per row, the position of the latest earlier row of its group with ``mask`` (-1: none)."""
-    positions = np.where(mask, np.arange(len(mask), dtype=np.int64), -1)
-    latest = pd.Series(positions).groupby(groups, sort=False).cummax().to_numpy(np.int64)
-    # cummax includes the row itself; step back to strictly earlier rows.
-    before = pd.Series(latest).groupby(groups, sort=False).shift(1, fill_value=-1)
-    return np.asarray(before.to_numpy(), dtype=np.int64)
-
-
 class Groups:
     """Rows grouped by a code, sorted once, for many running sums over a group's earlier rows."""
 
