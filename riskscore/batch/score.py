@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -249,20 +249,6 @@ class Summary:
                 f"caught at MEDIUM+ {self.caught_medium:.1%}, at HIGH {self.caught_high:.1%}"
             )
         return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        return {
-            "rows": self.rows,
-            "rejects": self.rejects,
-            "levels": self.levels,
-            "decisions": self.decisions,
-            "auc": self.auc,
-            "attack_rows": self.attack_rows,
-            "caught_medium": self.caught_medium,
-            "caught_high": self.caught_high,
-            "seconds": self.seconds,
-        }
 
 
 def attack_labels(labels: pd.DataFrame) -> NDArray[np.bool_] | None:
