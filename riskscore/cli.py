@@ -131,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--attack-share", type=float, default=0.05, help="share of attack rows")
     _add_data_dir(sim)
 
-    from riskscore.batch.cli_batch import add_batch_parser
+    from riskscore.batch.cli_args import add_batch_parser
     from riskscore.events.cli_logs import add_logs_parser
-    from riskscore.learn.cli_learn import add_learn_parsers
+    from riskscore.learn.cli_args import add_learn_parsers
     from riskscore.policy.cli_policy import add_policy_parser
 
     add_logs_parser(sub)
