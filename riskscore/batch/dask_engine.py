@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from riskscore.batch import observe, replay
 from riskscore.batch.columns import BatchInputError
-from riskscore.batch.score import BatchSettings, Scored, decisions
+from riskscore.batch.score import BatchSettings, Scored, in_input_order, output_rows
 from riskscore.batch.validate import Validated, time_order
 from riskscore.config import Config
 from riskscore.signals.base import SignalSettings
@@ -85,24 +85,10 @@ def score_log_dask(
         score[rows], raw[rows] = result.score, result.raw
         level[rows], reasons[rows] = result.level, result.reasons
         features.append(result.features.set_axis(rows))
-    merged = pd.concat(features).sort_index()
-    decided, audit = decisions(level, obs["ip"].to_numpy(object), settings.policy)
-    if audit:
-        reasons = np.where(reasons == "", "AUDIT_MODE", "AUDIT_MODE," + reasons.astype(str))
-    out = pd.DataFrame(
-        {
-            "index": ordered["index"].to_numpy(),
-            "risk_score": score,
-            "risk_level": level,
-            "decision": decided,
-            "reasons": reasons,
-        }
-    )
-    if settings.features:
-        out = pd.concat([out, merged.reset_index(drop=True)], axis=1)
-    back = np.empty_like(order)
-    back[order] = np.arange(len(order))
-    return Scored(out.take(back).reset_index(drop=True), validated.labels.reset_index(drop=True))
+    merged = pd.concat(features).sort_index().reset_index(drop=True)
+    result = replay.Replayed(merged, raw, score, level, reasons)
+    out = output_rows(ordered, obs, result, settings)
+    return Scored(in_input_order(out, order), validated.labels.reset_index(drop=True))
 
 
 def run_dask(args: argparse.Namespace, config: Config) -> int:

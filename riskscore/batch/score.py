@@ -81,7 +81,7 @@ def score_log(
     obs = observe.observations(ordered, enricher if settings.enrich else None)
     result = replay.replay(obs, settings.signals, settings.model)
     rows = output_rows(ordered, obs, result, settings)
-    return Scored(_in_input_order(rows, order), validated.labels.reset_index(drop=True))
+    return Scored(in_input_order(rows, order), validated.labels.reset_index(drop=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,7 @@ def _score_chunk(
     ordered = frame.take(order).reset_index(drop=True)
     obs = observe.observations(ordered, enricher if settings.enrich else None)
     result, after = replay.replay_chunk(obs, settings.signals, settings.model, state)
-    rows = _in_input_order(output_rows(ordered, obs, result, settings), order)
+    rows = in_input_order(output_rows(ordered, obs, result, settings), order)
     return Step(Scored(rows, validated.labels.reset_index(drop=True)), after)
 
 
@@ -188,7 +188,8 @@ def output_rows(
     return out
 
 
-def _in_input_order(rows: pd.DataFrame, order: NDArray[np.intp]) -> pd.DataFrame:
+def in_input_order(rows: pd.DataFrame, order: NDArray[np.intp]) -> pd.DataFrame:
+    """Rows in time order (``order`` = time_order of the input) back in input order."""
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
     return rows.take(back).reset_index(drop=True)
