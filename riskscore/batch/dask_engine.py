@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -125,10 +126,7 @@ def run_dask(args: argparse.Namespace, config: Config) -> int:
     rejects_path = args.rejects or rejects_path_for(args.output)
     validated, rejected = read_validated(args, rejects_path if args.on_error == "skip" else None)
     enricher = open_enricher(config) if needs_enricher(validated, args) else None
-    if enricher is not None:
-        settings = BatchSettings(
-            settings.model, settings.policy, settings.signals, True, settings.features
-        )
+    settings = replace(settings, enrich=enricher is not None)
     # distributed is untyped; Any keeps mypy strict elsewhere.
     make_client: Any = Client
     make_cluster: Any = LocalCluster
