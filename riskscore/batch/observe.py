@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from riskscore.batch.grouped import codes_of, pair_codes
+from riskscore.batch.grouped import codes_of, first_rows, pair_codes
 from riskscore.batch.rba import family
 from riskscore.core import features as f
 from riskscore.core.enrichment import Enrichment, UserAgentInfo
@@ -59,9 +59,8 @@ def derive(fn: Callable[..., str], *columns: NDArray[Any]) -> NDArray[np.object_
     key = codes_of(columns[0])
     for col in columns[1:]:
         key = pair_codes(key, codes_of(col))
-    codes, uniques = pd.factorize(key)
-    first = np.empty(len(uniques), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    codes = codes_of(key)
+    first = first_rows(codes)
     values = np.array([fn(*(col[i] for col in columns)) for i in first.tolist()], dtype=object)
     return values[codes] if len(values) else np.zeros(0, dtype=object)
 

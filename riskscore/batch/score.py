@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from riskscore.batch import observe, replay
 from riskscore.batch.columns import DEFAULT_MAPPING, TIMESTAMP, BatchInputError
-from riskscore.batch.grouped import codes_of, pair_codes
+from riskscore.batch.grouped import codes_of, first_rows, pair_codes
 from riskscore.batch.state import ReplayState
 from riskscore.batch.validate import Validated, time_order
 from riskscore.core.attempt import EventType
@@ -203,9 +203,8 @@ def decisions(
     exceptions = policy.config.exceptions
     with_ips = bool(exceptions.blocked or exceptions.skipped)
     key = pair_codes(codes_of(ips), level_ids) if with_ips else level_ids
-    codes, uniques = pd.factorize(key)
-    first = np.empty(len(uniques), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    codes = codes_of(key)
+    first = first_rows(codes)
     names = []
     for i in first.tolist():
         inputs = PolicyInputs(
