@@ -243,7 +243,7 @@ def replay(
     features = pd.DataFrame(out.features, index=obs.index)
     score = model.score(raw, features)
     t = model.thresholds()
-    level_ids = np.where(score >= t.high, 2, np.where(score >= t.medium, 1, 0))
+    level_ids = level_ids_of(score, t)
     return Replayed(
         features=features,
         raw=raw,
@@ -270,6 +270,11 @@ def replay_chunk(
     ctx = state.context(obs)
     result = replay(ctx.frame, settings, model, codes=ctx.codes, carried=ctx.carried)
     return result.last(len(obs), obs.index), state.advance(ctx)
+
+
+def level_ids_of(score: NDArray[np.float64], t: LevelThresholds) -> NDArray[np.int64]:
+    """0/1/2 (LOW/MEDIUM/HIGH, indexes of LEVEL_NAMES) per score, as LevelThresholds.level."""
+    return np.where(score >= t.high, 2, np.where(score >= t.medium, 1, 0))
 
 
 def reason_codes(

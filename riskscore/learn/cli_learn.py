@@ -135,8 +135,7 @@ def _train(args: argparse.Namespace, data: Featurized) -> int:
 
 
 def _levels(score: NDArray[np.float64], t: LevelThresholds) -> NDArray[np.object_]:
-    ids = np.where(score >= t.high, 2, np.where(score >= t.medium, 1, 0))
-    return replay.LEVEL_NAMES[ids]
+    return replay.LEVEL_NAMES[replay.level_ids_of(score, t)]
 
 
 def _evaluate(args: argparse.Namespace, config: Config, data: Featurized) -> int:
