@@ -21,7 +21,7 @@ from riskscore.batch.io import Chunk, OutputWriter, RejectsWriter, read_log, rej
 from riskscore.batch.observe import BatchEnricher
 from riskscore.batch.score import BatchSettings, Policy, Step, Tally, score_chunks, score_log
 from riskscore.batch.state import ReplayState
-from riskscore.batch.validate import OnError, Validated, validate
+from riskscore.batch.validate import OnError, Validated, concat_frames, validate
 from riskscore.config import Config
 from riskscore.core.learned import LearnedModel
 from riskscore.errors import RiskscoreError
@@ -58,7 +58,7 @@ def read_validated(
                 sink.write(checked.rejects)
             rejected += len(checked.rejects)
             bar.update(len(chunk.frame))
-    frame = pd.concat(frames, ignore_index=True)
+    frame = concat_frames(frames) if frames else pd.concat(frames, ignore_index=True)
     validated = Validated(frame, pd.concat(labels, ignore_index=True), pd.DataFrame(), present)
     return validated, rejected
 
@@ -207,7 +207,7 @@ def _joined(pieces: list[Validated]) -> Validated:
         return pieces[0]
     rejects = [p.rejects for p in pieces if len(p.rejects)]
     return Validated(
-        pd.concat([p.frame for p in pieces], ignore_index=True),
+        concat_frames([p.frame for p in pieces]),
         pd.concat([p.labels for p in pieces], ignore_index=True),
         pd.concat(rejects, ignore_index=True) if rejects else pieces[0].rejects,
         pieces[-1].present,

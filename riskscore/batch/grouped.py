@@ -26,6 +26,22 @@ def codes_of(values: pd.Series | NDArray[Any]) -> Ints:
     return codes.astype(np.int64, copy=False)
 
 
+def column_codes_of(column: pd.Series) -> Ints:
+    """codes_of a frame's column; a categorical's own codes when already numbered so."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes: Ints = np.asarray(column.cat.codes, dtype=np.int64)
+        return codes if numbered_by_appearance(codes) else codes_of(codes)
+    return codes_of(column.to_numpy(object))
+
+
+def numbered_by_appearance(codes: Ints) -> bool:
+    """Whether ``codes`` are 0, 1, 2, ... in order of first appearance (as codes_of numbers)."""
+    if not len(codes):
+        return True
+    highest = np.maximum.accumulate(codes)
+    return bool(codes[0] == 0 and (np.diff(highest) <= 1).all() and codes.min() >= 0)
+
+
 def pair_codes(a: Ints, b: Ints) -> Ints:
     """Dense codes of (a, b) pairs of non-negative codes."""
     width = int(b.max()) + 1 if len(b) else 1

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from riskscore.batch.grouped import codes_of, first_rows, pair_codes
+from riskscore.batch.grouped import Ints, codes_of, first_rows, pair_codes
 from riskscore.batch.rba import family
 from riskscore.core import features as f
 from riskscore.core.enrichment import Enrichment, UserAgentInfo
@@ -43,26 +43,62 @@ class BatchEnricher(Protocol):
         ...
 
 
-def _text(frame: pd.DataFrame, col: str) -> NDArray[np.object_]:
+def dense(column: pd.Series | pd.Categorical | NDArray[Any]) -> tuple[Ints, NDArray[Any]]:
+    """Codes numbered by first appearance (grouped.codes_of) and the value of each code.
+
+    A categorical column is recoded from its integer codes, without touching
+    its strings; anything else is factorized.
+    """
+    if isinstance(column, pd.Series):
+        column = column.array
+    if isinstance(column, pd.Categorical):
+        codes = codes_of(column.codes)
+        # Code -1 (a missing value) reads the appended MISSING.
+        values = np.append(np.asarray(column.categories, dtype=object), f.MISSING)
+        return codes, values[column.codes[first_rows(codes)]]
+    found, uniques = pd.factorize(column, use_na_sentinel=False)
+    return found.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
+def coded(codes: Ints, values: NDArray[Any]) -> pd.Categorical:
+    """Rows ``values[codes]`` as a categorical; equal values share a category.
+
+    With ``codes`` numbered by first appearance, so are the result's.
+    """
+    merged, distinct = pd.factorize(values)
+    categories = pd.Index(np.asarray(distinct, dtype=object), dtype=object)
+    return pd.Categorical.from_codes(merged.take(codes), categories=categories)
+
+
+def _text(frame: pd.DataFrame, col: str) -> pd.Categorical:
     if col not in frame:
-        return np.full(len(frame), f.MISSING, dtype=object)
-    return frame[col].fillna(f.MISSING).astype(str).to_numpy(object)
+        return _missing(len(frame))
+    codes, values = dense(frame[col])
+    absent = pd.isna(values)
+    if absent.any():
+        values = np.where(absent, f.MISSING, values)
+    return coded(codes, values)
 
 
-def _hours(ts_ns: NDArray[np.int64]) -> NDArray[np.object_]:
+def _missing(n: int) -> pd.Categorical:
+    return coded(np.zeros(n, dtype=np.int64), np.array([f.MISSING], dtype=object))
+
+
+def _hours(ts_ns: NDArray[np.int64]) -> pd.Categorical:
     names = np.array([f"{h:02d}" for h in range(24)], dtype=object)
-    return names[(ts_ns // 3_600_000_000_000) % 24]
+    return coded(*dense(names[(ts_ns // 3_600_000_000_000) % 24]))
 
 
-def derive(fn: Callable[..., str], *columns: NDArray[Any]) -> NDArray[np.object_]:
+def derive(fn: Callable[..., str], *columns: pd.Series | pd.Categorical) -> pd.Categorical:
     """``fn`` applied row-wise, called once per distinct combination of the columns' values."""
-    key = codes_of(columns[0])
-    for col in columns[1:]:
-        key = pair_codes(key, codes_of(col))
-    codes = codes_of(key)
-    first = first_rows(codes)
-    values = np.array([fn(*(col[i] for col in columns)) for i in first.tolist()], dtype=object)
-    return values[codes] if len(values) else np.zeros(0, dtype=object)
+    parts = [dense(col) for col in columns]
+    key = parts[0][0]
+    for codes, _ in parts[1:]:
+        key = pair_codes(key, codes)
+    combined = codes_of(key)
+    first = first_rows(combined)
+    values = [fn(*(part_values[codes[i]] for codes, part_values in parts)) for i in first.tolist()]
+    return coded(combined, np.array(values, dtype=object))
 
 
 def _asn(asn: object) -> str:
@@ -82,8 +118,9 @@ def from_columns(frame: pd.DataFrame) -> pd.DataFrame:
     os_ = _text(frame, "os")
     device_type = _text(frame, "device_type")
     n = len(frame)
-    asn = frame["asn"].to_numpy(object) if "asn" in frame else np.full(n, None, dtype=object)
-    out = {
+    asn = frame["asn"] if "asn" in frame else pd.Series(pd.array([None] * n, dtype="Int64"))
+    missing = _missing(n)
+    out: dict[str, Any] = {
         f.ASN: derive(_asn, asn),
         f.COUNTRY: country,
         f.REGION: derive(f.region_key, country, region),
@@ -95,9 +132,9 @@ def from_columns(frame: pd.DataFrame) -> pd.DataFrame:
         f.DEVICE: derive(_device, browser, os_, device_type),
         "place_country": country,
         "place_city": city,
-        "network_type": np.full(n, f.MISSING, dtype=object),
-        "network_source": np.full(n, f.MISSING, dtype=object),
-        "reputation_list": np.full(n, f.MISSING, dtype=object),
+        "network_type": missing,
+        "network_source": missing,
+        "reputation_list": missing,
         "lat": np.full(n, np.nan),
         "lon": np.full(n, np.nan),
         "radius": np.full(n, np.nan),
@@ -107,8 +144,7 @@ def from_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def from_enricher(frame: pd.DataFrame, enricher: BatchEnricher) -> pd.DataFrame:
     """Observation columns from the service's enricher, one lookup per distinct value."""
-    ips = frame["ip"].to_numpy(object)
-    ip_codes, unique_ips = pd.factorize(ips)
+    ip_codes, unique_ips = dense(frame["ip"])
     by_ip: dict[str, list[object]] = {k: [] for k in (f.ASN, f.COUNTRY, f.REGION, f.CITY)}
     for extra in (*PLACE_COLUMNS, *NUMERIC_COLUMNS, "network_type"):
         by_ip[extra] = []
@@ -127,42 +163,37 @@ def from_enricher(frame: pd.DataFrame, enricher: BatchEnricher) -> pd.DataFrame:
         by_ip["network_type"].append(nc.type.value if nc else f.MISSING)
         by_ip["network_source"].append(f.network_source_of(nc) if nc else f.MISSING)
         by_ip["reputation_list"].append(e.reputation.list_name if e.reputation else f.MISSING)
-    agents = _text(frame, "user_agent")
-    ua_codes, unique_uas = pd.factorize(agents)
+    ua_codes, unique_uas = dense(_text(frame, "user_agent"))
     by_ua: dict[str, list[str]] = {k: [] for k in (f.UA, f.BROWSER, f.OS, f.DEVICE_TYPE, f.DEVICE)}
     for ua in unique_uas.tolist():
         for col, value in f.device_columns(ua, enricher.parse_user_agent(ua)).items():
             by_ua[col].append(value)
-    out: dict[str, NDArray[Any]] = {}
+    out: dict[str, Any] = {}
     for col, values in by_ip.items():
-        numeric = col in NUMERIC_COLUMNS
-        table = np.array(values, dtype=float if numeric else object)
-        out[col] = table[ip_codes] if len(table) else np.zeros(0, dtype=table.dtype)
+        if col in NUMERIC_COLUMNS:
+            table = np.array(values, dtype=float)
+            out[col] = table[ip_codes] if len(table) else np.zeros(0)
+        else:
+            out[col] = coded(ip_codes, np.array(values, dtype=object))
     for col, ua_values in by_ua.items():
-        table = np.array(ua_values, dtype=object)
-        out[col] = table[ua_codes] if len(table) else np.zeros(0, dtype=object)
+        out[col] = coded(ua_codes, np.array(ua_values, dtype=object))
     return _finish(frame, out)
 
 
-def _finish(frame: pd.DataFrame, columns: dict[str, NDArray[Any]]) -> pd.DataFrame:
+def _finish(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     ts_ns = frame["ts_ns"].to_numpy(np.int64)
-    data: dict[str, NDArray[Any]] = {
-        "user": frame["user"].astype(str).to_numpy(object),
+    data: dict[str, Any] = {
+        "user": _text(frame, "user"),
         "ts_ns": ts_ns,
         "success": frame["success"].to_numpy(bool),
-        f.IP: frame["ip"].to_numpy(object),
+        f.IP: _text(frame, "ip"),
         **columns,
         f.DEVICE_KEY: _text(frame, "device_key"),
         f.HOUR: _hours(ts_ns),
     }
-    # Text stays object dtype (pandas would turn it into Arrow strings, and
-    # every column is read back as a numpy array).
-    return pd.DataFrame(
-        {
-            k: pd.Series(v, index=frame.index, dtype=object if v.dtype == object else None)
-            for k, v in data.items()
-        }
-    )
+    # Text is categorical, codes numbered by first appearance in time order
+    # (grouped.codes_of's numbering): later stages group by the codes.
+    return pd.DataFrame({k: pd.Series(v, index=frame.index) for k, v in data.items()})
 
 
 def observations(frame: pd.DataFrame, enricher: BatchEnricher | None) -> pd.DataFrame:

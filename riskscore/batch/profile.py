@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from riskscore.batch.grouped import (
     Groups,
     Ints,
-    codes_of,
+    column_codes_of,
     lookup,
     pack,
     pair_codes,
@@ -147,10 +147,7 @@ def carry(
 
 def column_codes(obs: pd.DataFrame) -> dict[str, Ints]:
     """Integer codes of the columns that group rows."""
-    return {
-        c: codes_of(obs[c].to_numpy(object))
-        for c in ("user", *HIERARCHY_COLUMNS, *USER_COUNT_COLUMNS)
-    }
+    return {c: column_codes_of(obs[c]) for c in ("user", *HIERARCHY_COLUMNS, *USER_COUNT_COLUMNS)}
 
 
 def utc_hours(ts_ns: Ints) -> Ints:

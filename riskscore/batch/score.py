@@ -305,16 +305,35 @@ class Tally:
         attacks = np.concatenate(self._attacks) if self._attacks else np.zeros(0, bool)
         if not self._labelled or attacks.all() or not attacks.any():
             return summary
-        from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
-
         return Summary(
             summary.rows,
             rejects,
             levels,
             acts,
-            auc=float(roc_auc_score(attacks, np.concatenate(self._scores))),
+            auc=rank_auc(np.concatenate(self._scores), attacks),
             attack_rows=int(attacks.sum()),
             caught_medium=float((level[attacks] >= 1).mean()),
             caught_high=float((level[attacks] == 2).mean()),
             seconds=seconds,
         )
+
+
+def rank_auc(scores: NDArray[np.float64], positive: NDArray[np.bool_]) -> float:
+    """ROC AUC as the Mann-Whitney U over average ranks (ties count half, as roc_auc_score).
+
+    Needs both classes. Importing scikit-learn for this one number would cost
+    the summary about a second; the value agrees with roc_auc_score to 1e-12.
+    """
+    order = np.argsort(scores, kind="stable")
+    ordered = scores[order]
+    n = len(ordered)
+    start = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    end = np.append(start[1:], n)
+    # 1-based average rank of each run of equal scores.
+    run_rank = (start + 1 + end) / 2.0
+    ranks = np.repeat(run_rank, end - start)
+    pos = positive[order]
+    n_pos = int(pos.sum())
+    n_neg = n - n_pos
+    u = float(ranks[pos].sum()) - n_pos * (n_pos + 1) / 2.0
+    return u / (n_pos * n_neg)

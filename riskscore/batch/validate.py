@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 from numpy.typing import NDArray
+from pandas.api.types import union_categoricals
 
 from riskscore.batch import columns as c
 from riskscore.batch.columns import BatchInputError
@@ -116,8 +117,9 @@ def validate(chunk: Chunk, on_error: OnError = "fail", *, strict_labels: bool = 
 
     ``frame`` columns: row (1-based record number), index, timestamp
     (datetime64[ns, UTC]), ts_ns (int64), user, ip, success (bool), rtt_ms
-    (float, NaN when absent), country .. device_key (str, "" when absent),
-    asn (Int64).
+    (float, NaN when absent), country .. device_key ("" when absent), asn
+    (Int64). user, ip and the text fields are categoricals: each distinct
+    value is checked and cleaned once, and later stages group by their codes.
     """
     if on_error not in ("fail", "skip"):
         raise ValueError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
@@ -126,8 +128,7 @@ def validate(chunk: Chunk, on_error: OnError = "fail", *, strict_labels: bool = 
     typed: dict[str, Any] = {}
     checks: dict[str, _Check] = {}
     typed[c.TIMESTAMP], checks[c.TIMESTAMP] = _timestamps(raw[c.TIMESTAMP])
-    typed[c.USER] = raw[c.USER].str.strip()
-    checks[c.USER] = _Check((typed[c.USER] == "").to_numpy(dtype=bool), EMPTY_USER)
+    typed[c.USER], checks[c.USER] = _users(raw[c.USER])
     typed[c.IP], checks[c.IP] = _ips(raw[c.IP])
     typed[c.SUCCESS], checks[c.SUCCESS] = _booleans(raw[c.SUCCESS])
     typed[c.RTT_MS], checks[c.RTT_MS] = _rtt(_column(raw, c.RTT_MS, n))
@@ -301,19 +302,17 @@ def _arrow(raw: pd.Series[str], kind: Any) -> NDArray[Any]:
 
 
 def _ips(raw: pd.Series[str]) -> tuple[pd.Series[str], _Check]:
-    canonical = raw.reset_index(drop=True)
-    bad = np.zeros(len(raw), dtype=bool)
-    # Dotted quads as ipaddress prints them are already canonical; the rest are
-    # parsed once per distinct value.
-    other = ~raw.str.fullmatch(_IPV4).to_numpy(dtype=bool)
-    if other.any():
-        codes, uniques = pd.factorize(raw[other])
-        distinct = [_canonical_ip(str(u)) for u in uniques]
-        failed = np.array([d is None for d in distinct], dtype=bool)
-        texts = np.array([d or "" for d in distinct], dtype=object)
-        canonical[other] = texts[codes]
-        bad[other] = failed[codes]
-    return canonical, _Check(bad, NOT_AN_IP)
+    codes, uniques = _factorized(raw)
+    canonical = uniques.to_numpy(object).copy()
+    bad = np.zeros(len(uniques), dtype=bool)
+    # Dotted quads as ipaddress prints them are already canonical; the other
+    # distinct values are parsed.
+    other = np.flatnonzero(~uniques.str.fullmatch(_IPV4).to_numpy(dtype=bool))
+    for i in other.tolist():
+        parsed = _canonical_ip(str(canonical[i]))
+        canonical[i] = parsed or ""
+        bad[i] = parsed is None
+    return _categorical(codes, canonical), _Check(bad.take(codes), NOT_AN_IP)
 
 
 def _canonical_ip(text: str) -> str | None:
@@ -325,8 +324,8 @@ def _canonical_ip(text: str) -> str | None:
 
 def _booleans(raw: pd.Series[str], *, allow_empty: bool = False) -> tuple[Any, _Check]:
     """bool values; with ``allow_empty``, a nullable boolean array that is <NA> for ""."""
-    codes, uniques = pd.factorize(raw)
-    spelled = pd.Series(uniques, dtype="str").str.strip().str.lower()
+    codes, uniques = _factorized(raw)
+    spelled = uniques.str.strip().str.lower()
     true = spelled.isin(_TRUE).to_numpy(dtype=bool).take(codes)
     bad = ~spelled.isin(_TRUE + _FALSE).to_numpy(dtype=bool).take(codes)
     if not allow_empty:
@@ -341,8 +340,8 @@ def _numbers(
     raw: pd.Series[str], prefix: str | None = None
 ) -> tuple[NDArray[np.float64], Mask, Mask]:
     """Floats parsed once per distinct value; which were missing; which failed."""
-    codes, uniques = pd.factorize(raw)
-    distinct = pd.Series(uniques, dtype="str").str.strip()
+    codes, uniques = _factorized(raw)
+    distinct = uniques.str.strip()
     if prefix is not None:
         distinct = distinct.str.replace(prefix, "", regex=True)
     parsed = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -373,5 +372,44 @@ def _asn(raw: pd.Series[str]) -> tuple[pd.Series[int], _Check]:
 
 
 def _text(raw: pd.Series[str]) -> pd.Series[str]:
-    stripped = raw.str.strip()
-    return stripped.mask(stripped.isin(_MISSING_TEXT), "")
+    codes, uniques = _factorized(raw)
+    stripped = uniques.str.strip()
+    return _categorical(codes, stripped.mask(stripped.isin(_MISSING_TEXT), "").to_numpy(object))
+
+
+def _users(raw: pd.Series[str]) -> tuple[pd.Series[str], _Check]:
+    codes, uniques = _factorized(raw)
+    stripped = uniques.str.strip().to_numpy(object)
+    return _categorical(codes, stripped), _Check((stripped == "").take(codes), EMPTY_USER)
+
+
+def _factorized(raw: pd.Series[str]) -> tuple[NDArray[np.intp], pd.Series[str]]:
+    """Codes and distinct values of a text column: every check runs once per distinct value."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        codes: NDArray[np.intp] = np.asarray(raw.cat.codes, dtype=np.intp)
+        return codes, pd.Series(raw.cat.categories, dtype="str")
+    codes, uniques = pd.factorize(raw)
+    return codes.astype(np.intp, copy=False), pd.Series(uniques, dtype="str")
+
+
+def _categorical(codes: NDArray[np.intp], values: NDArray[np.object_]) -> pd.Series[str]:
+    """Rows as a categorical of their cleaned values (values that became equal merge)."""
+    merged, distinct = pd.factorize(values)
+    categories = pd.Index(np.asarray(distinct, dtype=object), dtype=object)
+    return pd.Series(pd.Categorical.from_codes(merged.take(codes), categories=categories))
+
+
+def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames stacked; categorical columns stay categorical (their categories united)."""
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    joined: dict[str, Any] = {}
+    for name in frames[0].columns:
+        parts = [frame[name] for frame in frames]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
+            united = union_categoricals(parts, ignore_order=True)
+            categories = pd.Index(united.categories, dtype=object)
+            joined[name] = pd.Series(pd.Categorical.from_codes(united.codes, categories=categories))
+        else:
+            joined[name] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(joined, index=pd.RangeIndex(sum(len(f) for f in frames)))

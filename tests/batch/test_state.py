@@ -32,7 +32,7 @@ from riskscore.batch.score import (
     summarize,
 )
 from riskscore.batch.state import META_FILE, ReplayState
-from riskscore.batch.validate import Validated, validate
+from riskscore.batch.validate import Validated, concat_frames, validate
 from riskscore.cli import main
 from riskscore.config import Config
 from riskscore.engine import SystemClock
@@ -211,7 +211,7 @@ def test_the_cli_reads_chunks_of_exactly_chunk_rows(
     assert pd.concat([v.rejects for v in chunks])["row"].tolist() == [6, 1501]
     whole = validate(next(read_log(path, chunk_rows=10**9)), "skip")
     for part in ("frame", "labels"):
-        joined = pd.concat([getattr(v, part) for v in chunks], ignore_index=True)
+        joined = concat_frames([getattr(v, part) for v in chunks])
         pd.testing.assert_frame_equal(joined, getattr(whole, part))
 
 

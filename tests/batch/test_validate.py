@@ -16,7 +16,13 @@ from riskscore.batch import validate as v
 from riskscore.batch.columns import BatchInputError, parse_mapping
 from riskscore.batch.io import chunk_from_frame, read_all, read_log
 from riskscore.batch.rba import observation_from_row
-from riskscore.batch.validate import Validated, sort_by_time, time_sorted, validate
+from riskscore.batch.validate import (
+    Validated,
+    concat_frames,
+    sort_by_time,
+    time_sorted,
+    validate,
+)
 from riskscore.core import features as f
 from riskscore.enrich.geo import packaged_city_database
 from riskscore.learn.simulate import simulate, write_log
@@ -28,19 +34,19 @@ TYPES = {
     "index": "int64",
     "timestamp": "datetime64[ns, UTC]",
     "ts_ns": "int64",
-    "user": "str",
-    "ip": "str",
+    "user": "category",
+    "ip": "category",
     "success": "bool",
     "rtt_ms": "float64",
-    "country": "str",
-    "region": "str",
-    "city": "str",
+    "country": "category",
+    "region": "category",
+    "city": "category",
     "asn": "Int64",
-    "user_agent": "str",
-    "browser": "str",
-    "os": "str",
-    "device_type": "str",
-    "device_key": "str",
+    "user_agent": "category",
+    "browser": "category",
+    "os": "category",
+    "device_type": "category",
+    "device_key": "category",
 }
 
 
@@ -170,7 +176,7 @@ def test_rejects_keep_absolute_row_numbers_across_chunks(
         str(99999 + r) for r in (1, 300, 301, 701, 1235, 2000)
     ]
     for name in ("frame", "labels", "rejects"):
-        joined = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+        joined = concat_frames([getattr(p, name) for p in parts])
         pd.testing.assert_frame_equal(joined, getattr(whole, name))
 
 
