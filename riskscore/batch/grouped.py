@@ -42,10 +42,15 @@ def numbered_by_appearance(codes: Ints) -> bool:
     return bool(codes[0] == 0 and (np.diff(highest) <= 1).all() and codes.min() >= 0)
 
 
+def pair_keys(a: Ints, b: Ints) -> Ints:
+    """One int64 per (a, b) pair of non-negative codes: equal pairs, equal keys; not dense."""
+    width = int(b.max()) + 1 if len(b) else 1
+    return a * width + b
+
+
 def pair_codes(a: Ints, b: Ints) -> Ints:
     """Dense codes of (a, b) pairs of non-negative codes."""
-    width = int(b.max()) + 1 if len(b) else 1
-    return codes_of(a * width + b)
+    return codes_of(pair_keys(a, b))
 
 
 def running_before(groups: Ints | None, x: NDArray[np.int64] | NDArray[np.bool_]) -> Ints:
@@ -66,20 +71,22 @@ class Groups:
         ordered = codes[self.order]
         start = np.ones(n, dtype=bool)
         start[1:] = ordered[1:] != ordered[:-1]
+        self.starts = np.flatnonzero(start)
+        self.sizes = np.diff(np.append(self.starts, n))
         # Sorted position of each sorted row's group start.
-        self.first = np.maximum.accumulate(np.where(start, np.arange(n, dtype=np.int64), 0))
+        self.first = np.repeat(self.starts, self.sizes)
 
-    def before(self, columns: Sequence[NDArray[np.bool_]]) -> NDArray[np.int32]:
+    def before(self, columns: Sequence[NDArray[np.bool_]]) -> Ints:
         """(k, n): per column and row, how many earlier rows of the row's group are True."""
         n = len(self.order)
-        ordered = np.empty((len(columns), n), dtype=np.int32)
+        out = np.empty((len(columns), n), dtype=np.int64)
+        # A column at a time: its sorted copy and running sum stay in cache.
         for i, col in enumerate(columns):
-            ordered[i] = col[self.order]
-        # Rows are contiguous in memory, so each cumsum streams.
-        excl = np.cumsum(ordered, axis=1, dtype=np.int32) - ordered
-        excl -= excl[:, self.first]
-        out = np.empty_like(excl)
-        out[:, self.order] = excl
+            ordered = col[self.order]
+            excl = np.cumsum(ordered, dtype=np.int64)
+            excl -= ordered
+            excl -= np.repeat(excl[self.starts], self.sizes)
+            out[i, self.order] = excl
         return out
 
     def previous(self, mask: NDArray[np.bool_]) -> Ints:

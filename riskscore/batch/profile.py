@@ -23,7 +23,7 @@ from riskscore.batch.grouped import (
     column_codes_of,
     lookup,
     pack,
-    pair_codes,
+    pair_keys,
     running_before,
 )
 from riskscore.core import features as f
@@ -176,9 +176,15 @@ class Population:
 
 
 def population(
-    frame: pd.DataFrame, codes: dict[str, Ints], carried: Carried | None = None
+    frame: pd.DataFrame,
+    codes: dict[str, Ints],
+    carried: Carried | None = None,
+    users: Groups | None = None,
 ) -> Population:
-    """Pool counts over proven sign-ins before each row (all rows, time-sorted)."""
+    """Pool counts over proven sign-ins before each row (all rows, time-sorted).
+
+    ``users``: the rows grouped by user, when the caller has them already.
+    """
     success = frame["success"].to_numpy(bool)
     proven = success if carried is None else success & carried.live
     stats: dict[str, Stats] = {}
@@ -196,15 +202,16 @@ def population(
         if carried is not None:
             distinct += carried.pool_distinct[col]
         stats[col] = Stats(count, total, distinct)
-    first_login = proven & (Groups(codes["user"]).previous(proven) < 0)
+    users = users if users is not None else Groups(codes["user"])
+    first_login = proven & (users.previous(proven) < 0)
     logins = running_before(None, proven)
     if carried is not None:
         first_login &= carried.users[0][codes["user"]] == 0
         logins += carried.pool_logins
-    users = running_before(None, first_login)
+    user_count = running_before(None, first_login)
     if carried is not None:
-        users += carried.pool_users
-    return Population(stats, logins, users)
+        user_count += carried.pool_users
+    return Population(stats, logins, user_count)
 
 
 def profiles(
@@ -230,7 +237,7 @@ def profiles(
         values = frame[col].to_numpy(object)
         missing = values == f.MISSING
         taught = proven & ~missing
-        count = running_before(pair_codes(codes["user"], codes[col]), taught)
+        count = running_before(pair_keys(codes["user"], codes[col]), taught)
         if carried is not None:
             count += carried.user_counts[col]
         count[missing] = 0
@@ -239,7 +246,7 @@ def profiles(
             per_user += [taught, taught & (count == 0)]
     hour_ints = utc_hours(frame["ts_ns"].to_numpy(np.int64))
     per_user += [proven & (hour_ints == h) for h in range(24)]
-    summed = users.before(per_user).astype(np.int64)
+    summed = users.before(per_user)
     if carried is not None:
         for k in range(len(summed)):
             summed[k] += carried.users[k][codes["user"]]
@@ -254,7 +261,7 @@ def profiles(
         last = users.previous(proven | carried.anchor)
         since = np.where(carried.anchor, 0, failed_before)
         at_last = np.where(last >= 0, since[np.maximum(last, 0)], 0)
-    pool = pool if pool is not None else population(frame, codes, carried)
+    pool = pool if pool is not None else population(frame, codes, carried, users)
     return Profiles(
         user=user,
         population=pool.stats,

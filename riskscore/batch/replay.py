@@ -208,7 +208,7 @@ def featurize(
     out.features["failures_since_success"] = p.failures_since_success.astype(float)
     habitual = (cols[f.NETWORK_TYPE] != f.MISSING) & (p.user[f.NETWORK_TYPE].count > 0)
     sig.travel(cols, num, p, settings.travel, habitual, out)
-    sig.bots(cols, settings.bot_log_factor, out)
+    sig.bots(cols, codes, settings.bot_log_factor, out)
     sig.devices(cols, p, settings.known_device_log_factor, out)
     counts = (
         common.windows

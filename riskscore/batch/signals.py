@@ -14,6 +14,7 @@ order, so ranking the weight matrix stably gives the same list.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -22,7 +23,7 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 from numpy.typing import NDArray
 
-from riskscore.batch.grouped import codes_of, pair_codes
+from riskscore.batch.grouped import first_rows, pair_codes
 from riskscore.batch.profile import Profiles
 from riskscore.core import features as f
 from riskscore.core import freeman
@@ -223,12 +224,17 @@ def scripted(user_agent: NDArray[np.object_], device_type: NDArray[np.object_]) 
     return np.asarray(flagged, dtype=bool)
 
 
-def bots(frame: dict[str, NDArray[np.object_]], log_factor: float, out: Scored) -> None:
-    """signals/bots.py over distinct User-Agents."""
+def bots(
+    frame: dict[str, NDArray[np.object_]],
+    codes: dict[str, NDArray[np.int64]],
+    log_factor: float,
+    out: Scored,
+) -> None:
+    """signals/bots.py over distinct (User-Agent, device type) pairs; ``codes``: their codes."""
     ua, device_type = frame[f.UA], frame[f.DEVICE_TYPE]
-    pairs = pair_codes(codes_of(ua), codes_of(device_type))
-    _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
-    flagged = scripted(ua[first], device_type[first])[inverse.reshape(-1)]
+    pairs = pair_codes(codes[f.UA], codes[f.DEVICE_TYPE])
+    first = first_rows(pairs)
+    flagged = scripted(ua[first], device_type[first])[pairs]
     out.features["bot_user_agent"] = flagged.astype(float)
     out.give("BOT_USER_AGENT", flagged, log_factor)
     out.factor(flagged, log_factor)
@@ -278,13 +284,17 @@ def hours(hour: NDArray[np.int64], p: Profiles, settings: SignalSettings, out: S
     counts = p.hours
     n = counts.sum(axis=0)
     has = n > 0
-    rows = np.arange(out.n)
-    near = sum(counts[(hour + d) % 24, rows] for d in (-1, 0, 1))
+    near = sum(np.take_along_axis(counts, ((hour + d) % 24)[np.newaxis], 0)[0] for d in (-1, 0, 1))
     safe_n = np.maximum(n, 1)
     share = near / safe_n
-    angles = np.arange(24) * _STEP
-    c = (np.cos(angles) @ counts) / safe_n
-    s_ = (np.sin(angles) @ counts) / safe_n
+    # Hour by hour with math.cos/sin, in circular_summary's order: the same sums.
+    c_sum = np.zeros(out.n)
+    s_sum = np.zeros(out.n)
+    for h in range(24):
+        c_sum += math.cos(h * _STEP) * counts[h]
+        s_sum += math.sin(h * _STEP) * counts[h]
+    c = c_sum / safe_n
+    s_ = s_sum / safe_n
     c = np.where(np.abs(c) < hour_rules.NOISE, 0.0, c)
     s_ = np.where(np.abs(s_) < hour_rules.NOISE, 0.0, s_)
     mean = (np.arctan2(s_, c) / _STEP) % 24

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from riskscore.batch.grouped import Ints, pair_codes
+from riskscore.batch.grouped import Ints, pair_keys
 from riskscore.core.velocity import MEMBER_CAP
 
 
@@ -68,7 +68,7 @@ def key_windows(
 def _distinct_users(keys: Ints, composite: Ints, users: Ints, window_minutes: int) -> Ints:
     """Distinct users of earlier rows in the window, for rows already in key order."""
     n = len(composite)
-    pairs = pair_codes(keys, users)
+    pairs = pair_keys(keys, users)
     # Next row of the same (key, user), in this order.
     order = np.argsort(pairs, kind="stable")
     nxt = np.full(n, n, dtype=np.int64)
