@@ -87,7 +87,7 @@ def score_log_dask(
         level[rows], reasons[rows] = result.level, result.reasons
         features.append(result.features.set_axis(rows))
     merged = pd.concat(features).sort_index().reset_index(drop=True)
-    result = replay.Replayed(merged, raw, score, level, reasons)
+    result = replay.Replayed(merged, raw, score, pd.Categorical(level), pd.Categorical(reasons))
     out = output_rows(ordered, obs, result, settings)
     return Scored(in_input_order(out, order), validated.labels.reset_index(drop=True))
 

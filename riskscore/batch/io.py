@@ -264,7 +264,7 @@ class OutputWriter:
         self._open()
         names = [str(c) for c in frame.columns]
         if self._schema is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = _plain(pa.Table.from_pandas(frame, preserve_index=False))
             if not len(frame):
                 # Types of an empty frame may be unknown (object -> null); wait for rows.
                 self._empty = table.schema
@@ -276,7 +276,7 @@ class OutputWriter:
                 if sorted(names) != sorted(fixed):
                     raise ValueError(f"columns {names} differ from the first chunk's {fixed}")
                 frame = frame[fixed]
-            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+            table = _plain(pa.Table.from_pandas(frame, preserve_index=False)).cast(self._schema)
         self._writer.write_table(table)
         self.rows += len(frame)
 
@@ -382,6 +382,15 @@ class RejectsWriter:
         if self._out.columns is None:
             self._out.write(pd.DataFrame(columns=list(REJECT_COLUMNS)))
         self._out.close()
+
+
+def _plain(table: Any) -> Any:
+    """``table`` with categorical (dictionary) columns as plain text: every chunk alike."""
+    columns = [
+        column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
 
 
 def _fsync(path: Path) -> None:

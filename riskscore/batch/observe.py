@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from riskscore.batch.grouped import Ints, codes_of, first_rows, pair_codes
+from riskscore.batch.grouped import Ints, categorical, codes_of, first_rows, pair_codes
 from riskscore.batch.rba import family
 from riskscore.core import features as f
 from riskscore.core.enrichment import Enrichment, UserAgentInfo
@@ -60,16 +60,6 @@ def dense(column: pd.Series | pd.Categorical | NDArray[Any]) -> tuple[Ints, NDAr
     return found.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
 
 
-def coded(codes: Ints, values: NDArray[Any]) -> pd.Categorical:
-    """Rows ``values[codes]`` as a categorical; equal values share a category.
-
-    With ``codes`` numbered by first appearance, so are the result's.
-    """
-    merged, distinct = pd.factorize(values)
-    categories = pd.Index(np.asarray(distinct, dtype=object), dtype=object)
-    return pd.Categorical.from_codes(merged.take(codes), categories=categories)
-
-
 def _text(frame: pd.DataFrame, col: str) -> pd.Categorical:
     if col not in frame:
         return _missing(len(frame))
@@ -77,16 +67,16 @@ def _text(frame: pd.DataFrame, col: str) -> pd.Categorical:
     absent = pd.isna(values)
     if absent.any():
         values = np.where(absent, f.MISSING, values)
-    return coded(codes, values)
+    return categorical(codes, values)
 
 
 def _missing(n: int) -> pd.Categorical:
-    return coded(np.zeros(n, dtype=np.int64), np.array([f.MISSING], dtype=object))
+    return categorical(np.zeros(n, dtype=np.int64), np.array([f.MISSING], dtype=object))
 
 
 def _hours(ts_ns: NDArray[np.int64]) -> pd.Categorical:
     names = np.array([f"{h:02d}" for h in range(24)], dtype=object)
-    return coded(*dense(names[(ts_ns // 3_600_000_000_000) % 24]))
+    return categorical(*dense(names[(ts_ns // 3_600_000_000_000) % 24]))
 
 
 def derive(fn: Callable[..., str], *columns: pd.Series | pd.Categorical) -> pd.Categorical:
@@ -98,7 +88,7 @@ def derive(fn: Callable[..., str], *columns: pd.Series | pd.Categorical) -> pd.C
     combined = codes_of(key)
     first = first_rows(combined)
     values = [fn(*(part_values[codes[i]] for codes, part_values in parts)) for i in first.tolist()]
-    return coded(combined, np.array(values, dtype=object))
+    return categorical(combined, np.array(values, dtype=object))
 
 
 def _asn(asn: object) -> str:
@@ -174,9 +164,9 @@ def from_enricher(frame: pd.DataFrame, enricher: BatchEnricher) -> pd.DataFrame:
             table = np.array(values, dtype=float)
             out[col] = table[ip_codes] if len(table) else np.zeros(0)
         else:
-            out[col] = coded(ip_codes, np.array(values, dtype=object))
+            out[col] = categorical(ip_codes, np.array(values, dtype=object))
     for col, ua_values in by_ua.items():
-        out[col] = coded(ua_codes, np.array(ua_values, dtype=object))
+        out[col] = categorical(ua_codes, np.array(ua_values, dtype=object))
     return _finish(frame, out)
 
 

@@ -11,14 +11,14 @@ the chunks before it left (batch/state.py), with the same result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from riskscore.batch import signals as sig
-from riskscore.batch.grouped import codes_of, pair_codes
+from riskscore.batch.grouped import categorical, codes_of, pair_codes
 from riskscore.batch.profile import (
     Carried,
     Population,
@@ -107,13 +107,16 @@ class Learned:
 
 @dataclass(frozen=True, slots=True)
 class Replayed:
-    """Per row, in the frame's order: features, score, level and reason codes."""
+    """Per row, in the frame's order: features, score, level and reason codes.
+
+    ``level`` and ``reasons`` are categoricals (a few distinct values each).
+    """
 
     features: pd.DataFrame
     raw: NDArray[np.float64]
     score: NDArray[np.float64]
-    level: NDArray[np.object_]
-    reasons: NDArray[np.object_]
+    level: pd.Categorical[Any]
+    reasons: pd.Categorical[Any]
 
     def last(self, n: int, index: pd.Index) -> Replayed:
         """The last ``n`` rows, their features indexed by ``index``."""
@@ -248,7 +251,7 @@ def replay(
         features=features,
         raw=raw,
         score=score,
-        level=LEVEL_NAMES[level_ids],
+        level=pd.Categorical.from_codes(level_ids, categories=pd.Index(LEVEL_NAMES, dtype=object)),
         reasons=reason_codes(out.reasons, level_ids > 0),
     )
 
@@ -279,7 +282,7 @@ def level_ids_of(score: NDArray[np.float64], t: LevelThresholds) -> NDArray[np.i
 
 def reason_codes(
     weights: dict[str, NDArray[np.float64]], crossed: NDArray[np.bool_]
-) -> NDArray[np.object_]:
+) -> pd.Categorical:
     """Comma-joined reason codes per row, heaviest first, RISK_THRESHOLD last when crossed."""
     n = len(crossed)
     names = np.append(_CODES, "RISK_THRESHOLD")
@@ -317,4 +320,4 @@ def reason_codes(
         row_words = [int(words[w, row]) for w in range(words.shape[0])]
         ids = [(word >> (5 * k)) & 31 for word in row_words for k in range(12)]
         joined.append(",".join(names[i - 1] for i in ids if i))
-    return np.array(joined, dtype=object)[inverse.reshape(-1)]
+    return categorical(inverse.reshape(-1), np.array(joined, dtype=object))

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from riskscore.batch import observe, replay
 from riskscore.batch.columns import DEFAULT_MAPPING, TIMESTAMP, BatchInputError
-from riskscore.batch.grouped import codes_of, first_rows, pair_codes
+from riskscore.batch.grouped import categorical, codes_of, first_rows, pair_codes
 from riskscore.batch.state import ReplayState
 from riskscore.batch.validate import Validated, time_order
 from riskscore.core.attempt import EventType
@@ -160,25 +160,26 @@ def _check_order(frame: pd.DataFrame, state: ReplayState, column: str, *, contin
 def output_rows(
     ordered: pd.DataFrame, obs: pd.DataFrame, result: replay.Replayed, settings: BatchSettings
 ) -> pd.DataFrame:
-    """Output rows, in ``ordered``'s (time) order: decision, level, reasons, features."""
-    decision, audit = decisions(result.level, obs["ip"].to_numpy(object), settings.policy)
-    reasons = result.reasons
+    """Output rows, in ``ordered``'s (time) order: decision, level, reasons, features.
+
+    Level, decision and reasons are categoricals: a few distinct values each.
+    """
+    n = len(obs)
+    level = pd.Categorical(result.level, categories=pd.Index(_LEVEL_NAMES, dtype=object))
+    decision, audit = decisions(level.codes.astype(np.int64), obs["ip"], settings.policy)
+    reasons = _categorical_of(result.reasons)
+    score = result.score
     if audit:
-        reasons = np.where(reasons == "", "AUDIT_MODE", "AUDIT_MODE," + reasons.astype(str))
+        reasons = reasons.rename_categories(lambda r: f"AUDIT_MODE,{r}" if r else "AUDIT_MODE")
     if settings.policy.mode is AdvancedSecurityMode.OFF:
-        result = replay.Replayed(
-            result.features,
-            result.raw,
-            np.zeros(len(obs)),
-            np.full(len(obs), "low", dtype=object),
-            np.full(len(obs), "PROTECTION_OFF", dtype=object),
-        )
-        reasons = result.reasons
+        score = np.zeros(n)
+        level = pd.Categorical.from_codes(np.zeros(n, np.int8), level.categories)
+        reasons = categorical(np.zeros(n, np.int64), np.array(["PROTECTION_OFF"], dtype=object))
     out = pd.DataFrame(
         {
             "index": ordered["index"].to_numpy(),
-            "risk_score": result.score,
-            "risk_level": result.level,
+            "risk_score": score,
+            "risk_level": level,
             "decision": decision,
             "reasons": reasons,
         }
@@ -186,6 +187,12 @@ def output_rows(
     if settings.features:
         out = pd.concat([out, result.features.reset_index(drop=True)], axis=1)
     return out
+
+
+def _categorical_of(values: pd.Categorical | NDArray[np.object_]) -> pd.Categorical:
+    if isinstance(values, pd.Categorical):
+        return values
+    return pd.Categorical(np.asarray(values, dtype=object))
 
 
 def in_input_order(rows: pd.DataFrame, order: NDArray[np.intp]) -> pd.DataFrame:
@@ -196,27 +203,28 @@ def in_input_order(rows: pd.DataFrame, order: NDArray[np.intp]) -> pd.DataFrame:
 
 
 def decisions(
-    levels: NDArray[np.object_], ips: NDArray[np.object_], policy: Policy
-) -> tuple[NDArray[np.object_], bool]:
-    """The decision per row, and whether the mode is AUDIT (reasons then start AUDIT_MODE)."""
-    level_ids = np.select([levels == "high", levels == "medium"], [2, 1], 0).astype(np.int64)
+    level_ids: NDArray[np.int64], ips: pd.Series, policy: Policy
+) -> tuple[pd.Categorical, bool]:
+    """The decision per row, and whether the mode is AUDIT (reasons then start AUDIT_MODE).
+
+    ``level_ids``: 0/1/2 for LOW/MEDIUM/HIGH per row.
+    """
     exceptions = policy.config.exceptions
     with_ips = bool(exceptions.blocked or exceptions.skipped)
-    key = pair_codes(codes_of(ips), level_ids) if with_ips else level_ids
-    codes = codes_of(key)
-    first = first_rows(codes)
+    ip_codes, ip_values = observe.dense(ips)
+    codes = pair_codes(ip_codes, level_ids) if with_ips else codes_of(level_ids)
     names = []
-    for i in first.tolist():
+    for i in first_rows(codes).tolist():
         inputs = PolicyInputs(
             event_type=EventType.SIGN_IN,
-            ip_address=str(ips[i]),
+            ip_address=str(ip_values[ip_codes[i]]),
             risk_level=_LEVELS[level_ids[i]],
             risk_score=0.0,
         )
         names.append(DECISION_NAMES[decide(inputs, policy.config, policy.mode).effective_action])
-    table = np.array(names, dtype=object)
-    decided = table[codes] if len(table) else np.zeros(0, dtype=object)
-    return decided, policy.mode is AdvancedSecurityMode.AUDIT
+    return categorical(
+        codes, np.array(names, dtype=object)
+    ), policy.mode is AdvancedSecurityMode.AUDIT
 
 
 @dataclass(frozen=True, slots=True)
