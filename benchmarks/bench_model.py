@@ -4,16 +4,23 @@ Trains the default model (riskscore.learn.train.Boosting) on seeded synthetic
 rows, then times ``LearnedModel.probability_one`` against
 ``CalibratedClassifierCV.predict_proba`` on one row (per-call p50/p99), and
 ``LearnedModel.probability`` against ``predict_proba`` on 1M rows (rows/s).
+The batch probability runs twice, by each tree walk of core/learned.py: the
+numba kernel (core/trees_jit.py, what ``probability`` uses from
+``JIT_MIN_ROWS`` rows) and the numpy block walk, with seconds per 1M rows and
+what the numba path costs a new process (import numba, load the kernel).
 
 Run: .venv/bin/python benchmarks/bench_model.py [--train-rows N] [--batch-rows N] [--threads N]
 
 --threads caps sklearn's OpenMP threads (fit and predict_proba); the numpy
-path is single-threaded either way.
+path is single-threaded either way, and numba uses every core unless
+NUMBA_NUM_THREADS says otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -22,6 +29,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from riskscore.core.learned import JIT_MIN_ROWS, LearnedModel
 from riskscore.learn.train import Boosting, fit_model, frame_matrix
 
 FEATURES = 30
@@ -55,6 +63,31 @@ def per_call_us(call: Callable[[int], object], calls: int) -> NDArray[np.float64
         call(i)
         spent[i] = (time.perf_counter_ns() - began) / 1000
     return spent
+
+
+def timed(call: Callable[[], NDArray[np.float64]]) -> tuple[NDArray[np.float64], float]:
+    """The call's result and its seconds."""
+    began = time.perf_counter()
+    result = call()
+    return result, time.perf_counter() - began
+
+
+def walks(model: LearnedModel, batch: NDArray[np.float64]) -> tuple[float, float]:
+    """Seconds of each batch walk on ``batch``: the numba kernel, the numpy blocks."""
+    walk, calibrate = model.ensemble._walk, model.calibration.apply
+    walk.compiled(batch[:JIT_MIN_ROWS])  # warm: a new process's start is jit_start_s
+    jit, jit_s = timed(lambda: calibrate(walk.compiled(batch)))
+    blocks, blocks_s = timed(lambda: calibrate(walk.blocks(batch)))
+    assert np.array_equal(jit, blocks), "the two walks disagree"
+    return jit_s, blocks_s
+
+
+def jit_start_s() -> float:
+    """Seconds a fresh process takes to import numba and load (or compile) the kernel."""
+    code = "import time; t = time.perf_counter(); import riskscore.core.trees_jit; "
+    code += "print(time.perf_counter() - t)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout)
 
 
 def main() -> None:
@@ -91,9 +124,8 @@ def main() -> None:
 
     big, _ = synthetic(args.batch_rows, seed=3)
     batch = frame_matrix(big, names)
-    began = time.perf_counter()
+    jit_s, blocks_s = walks(model, batch)
     fast = model.probability(batch)
-    fast_s = time.perf_counter() - began
     began = time.perf_counter()
     with threadpool_limits(limits=args.threads, user_api="openmp"):
         slow = sk.predict_proba(batch)[:, 1]
@@ -107,10 +139,16 @@ def main() -> None:
         f"| predict_proba, 1 row (sklearn) | {np.median(theirs):.1f} | "
         f"{np.percentile(theirs, 99):.1f} | |"
     )
-    print(f"| probability, {len(batch):,} rows (numpy) | | | {len(batch) / fast_s:,.0f} |")
+    for walk, seconds in (("numba", jit_s), ("numpy blocks", blocks_s)):
+        print(f"| probability, {len(batch):,} rows ({walk}) | | | {len(batch) / seconds:,.0f} |")
     print(f"| predict_proba, {len(batch):,} rows (sklearn) | | | {len(batch) / slow_s:,.0f} |")
     print()
-    print(f"max |numpy - sklearn|: one row {same:.2e}, batch {np.abs(fast - slow).max():.2e}")
+    print(f"max |ours - sklearn|: one row {same:.2e}, batch {np.abs(fast - slow).max():.2e}")
+    per = 1e6 / len(batch)
+    print(
+        f"batch s per 1M rows: numba {jit_s * per:.2f}, numpy blocks {blocks_s * per:.2f} "
+        f"(bit-identical); a new process's numba start {jit_start_s():.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""The numpy model against sklearn, node rules by hand, and the learned scorer."""
+"""The numpy model against sklearn, node rules by hand, the numba walk, and the learned scorer."""
 
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -10,10 +12,13 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba.core.caching import CompileResultCacheImpl
 from numpy.typing import NDArray
 
+from riskscore.core import trees_jit
 from riskscore.core.learned import (
     FEATURE_CLIP,
+    JIT_MIN_ROWS,
     Calibration,
     LearnedModel,
     LearnedScorer,
@@ -25,6 +30,7 @@ from riskscore.core.levels import LevelThresholds
 from riskscore.core.profile import History, ProfileSnapshot
 from riskscore.core.result import RiskLevel
 from riskscore.core.scorer import StatisticalScorer
+from riskscore.learn.models import open_model
 from riskscore.learn.train import Boosting, TrainedModel, fit_model
 from riskscore.signals.registry import FEATURES
 from tests.builders import make_obs
@@ -309,3 +315,131 @@ def test_learned_scorer_on_a_fitted_model(
     assert assessment.risk_level is trained.model.levels.level(assessment.risk_score)
     has_reason = any(r.code == "RISK_THRESHOLD" for r in assessment.reasons)
     assert has_reason is (assessment.risk_level is not RiskLevel.LOW)
+
+
+def _random_ensemble(seed: int, trees: int = 60, features: int = 5) -> TreeEnsemble:
+    """Random trees up to 12 levels: single leaves, +inf cuts, NaN both ways."""
+    rng = np.random.default_rng(seed)
+    nodes: dict[str, list[Any]] = {k: [] for k in ("feature", "threshold", "left", "right")}
+    nodes |= {"missing_left": [], "leaf": [], "value": []}
+
+    def grow(level: int) -> int:
+        index = len(nodes["leaf"])
+        is_leaf = level == 12 or rng.random() < 0.15 + 0.05 * level
+        nodes["leaf"].append(is_leaf)
+        nodes["feature"].append(int(rng.integers(features)))
+        nodes["threshold"].append(np.inf if rng.random() < 0.1 else float(rng.normal()))
+        nodes["missing_left"].append(bool(rng.random() < 0.5))
+        nodes["value"].append(float(rng.normal()))
+        nodes["left"].append(index)
+        nodes["right"].append(index)
+        if not is_leaf:
+            nodes["left"][index] = grow(level + 1)
+            nodes["right"][index] = grow(level + 1)
+        return index
+
+    roots = np.array([grow(12)] + [grow(0) for _ in range(trees - 1)])
+    arrays: dict[str, Any] = {name: np.array(values) for name, values in nodes.items()}
+    return TreeEnsemble(n_features=features, roots=roots, baseline=-1.5, **arrays)
+
+
+def _awkward(rows: int, features: int, seed: int, cuts: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Rows with NaN, +-inf, -0.0 and values equal to split thresholds."""
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(size=(rows, features))
+    special = np.array([np.nan, np.inf, -np.inf, -0.0, *cuts[np.isfinite(cuts)][:20]])
+    mask = rng.random(matrix.shape) < 0.3
+    matrix[mask] = rng.choice(special, size=int(mask.sum()))
+    return matrix
+
+
+def _both_walks(e: TreeEnsemble, matrix: NDArray[np.float64]) -> tuple[Any, Any]:
+    """The numba kernel's and the numpy block walk's raw scores, whatever the size."""
+    return e._walk.compiled(matrix), e._walk.blocks(matrix)
+
+
+SIZES = [0, 1, 63, 65, JIT_MIN_ROWS - 1, JIT_MIN_ROWS, 5003]
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_jit_walk_equals_numpy_walk_on_random_trees(rows: int) -> None:
+    e = _random_ensemble(seed=rows)
+    assert e.depth == 12
+    assert (e._walk.depth == 0).any()
+    matrix = _awkward(rows, e.n_features, seed=rows + 1, cuts=e.threshold[~e.leaf])
+    jit, numpy = _both_walks(e, matrix)
+    assert jit.shape == numpy.shape == (rows,)
+    assert np.array_equal(jit, numpy)
+    assert np.array_equal(e.raw_predict(matrix), numpy)
+    if rows:
+        assert jit[0] == e.raw_one(matrix[0])
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LearnedModel:
+    model = open_model("default")
+    assert isinstance(model, LearnedModel)
+    return model
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_jit_walk_equals_numpy_walk_on_the_shipped_model(shipped: LearnedModel, rows: int) -> None:
+    e = shipped.ensemble
+    assert len(shipped.feature_names) == e.n_features
+    matrix = _awkward(rows, e.n_features, seed=rows, cuts=e.threshold[~e.leaf])
+    matrix *= np.random.default_rng(rows).choice([1.0, 10.0, 1000.0], size=e.n_features)
+    jit, numpy = _both_walks(e, matrix)
+    assert np.array_equal(jit, numpy)
+    assert np.array_equal(e.raw_predict(matrix), numpy)
+    assert len(np.unique(jit)) >= min(rows, 100) // 2
+
+
+def test_jit_walk_takes_any_layout(shipped: LearnedModel) -> None:
+    e = shipped.ensemble
+    matrix = _awkward(3000, e.n_features, seed=4, cuts=e.threshold[~e.leaf])
+    frozen = matrix.copy()
+    frozen.flags.writeable = False
+    wide = np.concatenate((matrix, matrix), axis=1)[:, : e.n_features]
+    for variant in (np.asfortranarray(matrix), frozen, wide, matrix[::-1]):
+        assert not variant.flags.c_contiguous or not variant.flags.writeable
+        assert np.array_equal(e.raw_predict(variant), e._walk.blocks(variant))
+    with pytest.raises(ValueError, match="narrower"):
+        trees_jit.walk(
+            matrix[:, :3],
+            column=e._walk.column,
+            cut=e._walk.cut,
+            first=e._walk.first,
+            value=e._walk.leaf_value,
+            start=e._walk.start,
+            depth=e._walk.depth,
+        )
+
+
+def test_jit_compiles_without_a_cache_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What numba does when neither __pycache__ nor its user-wide cache is writable.
+    monkeypatch.setattr(CompileResultCacheImpl, "_locator_classes", [])
+    e = _random_ensemble(seed=1, trees=8)
+    matrix = _awkward(300, e.n_features, seed=2, cuts=e.threshold[~e.leaf])
+    w = e._walk
+    with pytest.warns(RuntimeWarning, match="NUMBA_CACHE_DIR"):
+        kernel = trees_jit.compiled()
+    raw = kernel(matrix, w.column, w.cut, w.first, w.leaf_value, w.start, w.depth, 64)
+    assert np.array_equal(raw, w.blocks(matrix))
+
+
+def test_only_large_matrices_import_numba() -> None:
+    code = (
+        "import sys, numpy as np\n"
+        "import riskscore.core.learned\n"
+        "assert 'numba' not in sys.modules, 'numba imported with learned'\n"
+        "from riskscore.core.learned import JIT_MIN_ROWS\n"
+        "from riskscore.learn.models import open_model\n"
+        "m = open_model('default')\n"
+        "m.probability_one({})\n"
+        "m.probability(np.zeros((JIT_MIN_ROWS - 1, len(m.feature_names))))\n"
+        "assert 'numba' not in sys.modules, 'numba imported online or below the threshold'\n"
+        "m.probability(np.zeros((JIT_MIN_ROWS, len(m.feature_names))))\n"
+        "assert 'numba' in sys.modules, 'no numba walk from the threshold'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
