@@ -10,6 +10,7 @@ the chunks before it left (batch/state.py), with the same result.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -22,6 +23,7 @@ from riskscore.batch.grouped import categorical, codes_of, pair_codes
 from riskscore.batch.profile import (
     Carried,
     Population,
+    Profiles,
     column_codes,
     population,
     profiles,
@@ -199,10 +201,36 @@ def featurize(
     ``carried`` (and ``codes``, its :func:`column_codes`), ``obs`` is one chunk
     of a log led by context rows: batch/state.py.
     """
-    n = len(obs)
     cols = {c: obs[c].to_numpy(object) for c in obs.columns if c not in _NOT_TEXT}
     codes = codes if codes is not None else column_codes(obs)
-    p = profiles(obs, codes, common.pool if common is not None else None, carried)
+    with ThreadPoolExecutor(1) as worker:
+        # The windows need only the codes: counted in a second thread (numpy and
+        # pandas release the GIL in their loops) while this one builds profiles.
+        counting = (
+            None
+            if common is not None
+            else worker.submit(
+                windows,
+                obs,
+                codes,
+                settings.velocity.window_minutes,
+                None if carried is None else ~carried.anchor,
+            )
+        )
+        p = profiles(obs, codes, common.pool if common is not None else None, carried)
+        return _signals(obs, cols, codes, p, settings, common, counting)
+
+
+def _signals(
+    obs: pd.DataFrame,
+    cols: dict[str, NDArray[np.object_]],
+    codes: dict[str, NDArray[np.int64]],
+    p: Profiles,
+    settings: SignalSettings,
+    common: Shared | None,
+    counting: Future[dict[str, NDArray[np.int64]]] | None,
+) -> sig.Scored:
+    n = len(obs)
     num = {c: obs[c].to_numpy(np.float64) for c in ("lat", "lon", "radius")}
     num["ts_ns"] = obs["ts_ns"].to_numpy(np.int64).astype(np.float64)
     out = sig.Scored(n, log_factor=np.zeros(n))
@@ -213,16 +241,7 @@ def featurize(
     sig.travel(cols, num, p, settings.travel, habitual, out)
     sig.bots(cols, codes, settings.bot_log_factor, out)
     sig.devices(cols, p, settings.known_device_log_factor, out)
-    counts = (
-        common.windows
-        if common is not None
-        else windows(
-            obs,
-            codes,
-            settings.velocity.window_minutes,
-            None if carried is None else ~carried.anchor,
-        )
-    )
+    counts = common.windows if common is not None else counting.result() if counting else {}
     sig.velocity(counts, settings.velocity, out)
     sig.hours(utc_hours(obs["ts_ns"].to_numpy(np.int64)), p, settings, out)
     sig.network(cols, p, settings.network, habitual, out)

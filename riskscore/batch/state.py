@@ -43,6 +43,7 @@ from riskscore.batch.profile import (
     column_codes,
     utc_hours,
 )
+from riskscore.batch.validate import concat_frames
 from riskscore.core import features as f
 
 Texts = NDArray[np.object_]
@@ -165,8 +166,10 @@ class ReplayState:
         tail: dict[str, Any] = {c: self.tail[c].to_numpy() for c in TAIL_COLUMNS}
         anchors[f.UA] = np.full(len(returning), _CONTEXT_UA, dtype=object)
         tail[f.UA] = np.full(len(self.tail), _CONTEXT_UA, dtype=object)
-        parts = [_like(obs, anchors, len(returning)), _like(obs, tail, len(self.tail)), obs]
-        frame = pd.concat(parts, ignore_index=True)
+        parts = [_like(obs, anchors, len(returning)), _like(obs, tail, len(self.tail))]
+        # Categorical where the chunk is, so the chunk's codes carry over (no rehashing).
+        text = {c: "category" for c in obs.columns if isinstance(obs[c].dtype, pd.CategoricalDtype)}
+        frame = concat_frames([*(part.astype(text) for part in parts), obs])
         start = len(frame) - len(obs)
         codes = column_codes(frame)
         ids = {"user": index.get_indexer(_index(_uniques(frame, codes, "user")))}
@@ -209,7 +212,7 @@ class ReplayState:
         for col in VALUE_COLUMNS:
             values[col], counts[col] = self._taught(ctx, col, uid, success)
         last_ts = int(chunk["ts_ns"].iloc[-1]) if len(chunk) else self.last_ts_ns
-        tail = ctx.frame.iloc[ctx.anchors :][list(TAIL_COLUMNS)]
+        tail = _objects({c: ctx.frame[c].to_numpy()[ctx.anchors :] for c in TAIL_COLUMNS})
         if last_ts is not None:
             since = (last_ts // _MINUTE_NS - self.window_minutes + 1) * _MINUTE_NS
             tail = tail[tail["ts_ns"].to_numpy(np.int64) >= since]

@@ -399,6 +399,11 @@ def _categorical(codes: NDArray[np.intp], values: NDArray[np.object_]) -> pd.Ser
     return pd.Series(pd.Categorical.from_codes(merged.take(codes), categories=categories))
 
 
+def _object_categories(column: pd.Series) -> pd.Categorical:
+    categories = pd.Index(column.cat.categories, dtype=object)
+    return pd.Categorical.from_codes(column.cat.codes, categories=categories)
+
+
 def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Frames stacked; categorical columns stay categorical (their categories united)."""
     if len(frames) == 1:
@@ -407,7 +412,7 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for name in frames[0].columns:
         parts = [frame[name] for frame in frames]
         if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
-            united = union_categoricals(parts, ignore_order=True)
+            united = union_categoricals([_object_categories(p) for p in parts], ignore_order=True)
             categories = pd.Index(united.categories, dtype=object)
             joined[name] = pd.Series(pd.Categorical.from_codes(united.codes, categories=categories))
         else:
