@@ -166,48 +166,58 @@ def travel(
     habitual: Bools,
     out: Scored,
 ) -> None:
-    """signals/travel.py ``impossible_travel``."""
+    """signals/travel.py ``impossible_travel``; the arithmetic runs on the rows that moved only."""
     last = p.last_login
-    has_last = last >= 0
     li = np.maximum(last, 0)
     lat, lon, rad = num["lat"], num["lon"], num["radius"]
-    llat, llon, lrad = lat[li], lon[li], rad[li]
+    llat, llon = lat[li], lon[li]
     moved = (
-        has_last
+        (last >= 0)
         & ~np.isnan(lat)
         & ~np.isnan(lon)
         & ~np.isnan(llat)
         & ~np.isnan(llon)
         & ~((lat == llat) & (lon == llon))
     )
-    slack = np.nan_to_num(rad) + np.nan_to_num(lrad)
+    rows = np.flatnonzero(moved)
+    before = li[rows]
+    slack = np.nan_to_num(rad[rows]) + np.nan_to_num(rad[before])
     with np.errstate(invalid="ignore"):
-        km = great_circle_km(lat, lon, llat, llon)
-    distance = np.where(moved, np.maximum(np.nan_to_num(km) - slack, 0.0), 0.0)
-    elapsed = (num["ts_ns"] - num["ts_ns"][li]) / 3.6e12
-    hours = np.maximum(elapsed, MIN_ELAPSED_HOURS)
-    speed = np.where(moved, distance / hours, 0.0)
-    out.features["travel_speed_kmh"] = speed
-    out.features["travel_distance_km"] = distance
-    fires = moved & (distance >= s.min_distance_km) & (speed > s.max_speed_kmh)
+        km = great_circle_km(lat[rows], lon[rows], llat[rows], llon[rows])
+    distance = np.maximum(np.nan_to_num(km) - slack, 0.0)
+    elapsed = (num["ts_ns"][rows] - num["ts_ns"][before]) / 3.6e12
+    speed = distance / np.maximum(elapsed, MIN_ELAPSED_HOURS)
+    out.features["travel_speed_kmh"] = _spread(out.n, rows, speed)
+    out.features["travel_distance_km"] = _spread(out.n, rows, distance)
+    fast = (distance >= s.min_distance_km) & (speed > s.max_speed_kmh)
+    rows, before, speed = rows[fast], before[fast], speed[fast]
     city = frame["place_city"]
 
-    def precise(city_ok: Bools, radius: Floats) -> Bools:
-        return city_ok & (np.isnan(radius) | (radius <= s.imprecise_radius_km))
+    def precise(at: NDArray[np.intp]) -> Bools:
+        radius = rad[at]
+        named = np.asarray(city[at] != f.MISSING, dtype=bool)
+        return named & (np.isnan(radius) | (radius <= s.imprecise_radius_km))
 
-    both = precise(city != f.MISSING, rad) & precise(city[li] != f.MISSING, lrad)
-    factor = np.where(both, s.log_factor, s.log_factor / 2)
-    with np.errstate(divide="ignore"):
-        boost = np.minimum(1.0 + np.log10(np.maximum(speed, 1e-300) / s.max_speed_kmh), 2.0)
+    factor = np.where(precise(rows) & precise(before), s.log_factor, s.log_factor / 2)
+    boost = np.minimum(1.0 + np.log10(speed / s.max_speed_kmh), 2.0)
     factor = factor * boost
-    here_type = frame["network_type"]
-    last_type = here_type[li]
-    relocating_here = np.isin(here_type, list(RELOCATING_NETWORKS))
-    relocating = relocating_here | np.isin(last_type, list(RELOCATING_NETWORKS))
-    fires &= ~(relocating & habitual & relocating_here)
+    kind = frame["network_type"]
+    relocating_here = np.isin(kind[rows], list(RELOCATING_NETWORKS))
+    relocating = relocating_here | np.isin(kind[before], list(RELOCATING_NETWORKS))
+    keep = ~(relocating & habitual[rows] & relocating_here)
     factor = np.where(relocating, factor / s.relocating_network_divisor, factor)
-    out.give("IMPOSSIBLE_TRAVEL", fires, factor)
-    out.factor(fires, factor)
+    fires = np.zeros(out.n, dtype=bool)
+    fires[rows[keep]] = True
+    weight = _spread(out.n, rows, factor)
+    out.give("IMPOSSIBLE_TRAVEL", fires, weight)
+    out.factor(fires, weight)
+
+
+def _spread(n: int, rows: NDArray[np.intp], values: Floats) -> Floats:
+    """``values`` at ``rows`` of n zeros."""
+    full = np.zeros(n)
+    full[rows] = values
+    return full
 
 
 def scripted(user_agent: NDArray[np.object_], device_type: NDArray[np.object_]) -> Bools:
