@@ -166,10 +166,11 @@ def read_chunks(
 ) -> Iterator[tuple[Validated, bool]]:
     """The log typed in chunks of ``rows`` rows, each with whether rows follow it.
 
-    Read and typed in pieces of at most READ_ROWS rows (one read ahead), so
-    no more than that much raw text is held at once; rejects go to ``sink``.
+    Read in pieces of at most READ_ROWS rows (one read ahead) and typed a
+    chunk at a time, so each distinct value of a chunk is checked once;
+    rejects go to ``sink``.
     """
-    pieces: list[Validated] = []
+    pieces: list[Chunk] = []
     held = 0
     raws = read_log(path, mapping, chunk_rows=min(rows, READ_ROWS))
     ahead = next(raws, None)
@@ -179,17 +180,13 @@ def read_chunks(
         while rest is not None:
             room = rows - held
             piece, rest = (rest, None) if len(rest.frame) <= room else _cut(rest, room)
-            checked = validate(piece, on_error)
             held += len(piece.frame)
-            del piece
-            if sink is not None and len(checked.rejects):
-                sink.write(checked.rejects)
-            pieces.append(checked)
+            pieces.append(piece)
             if held == rows:
-                yield _joined(pieces), rest is not None or ahead is not None
+                yield _checked(pieces, on_error, sink), rest is not None or ahead is not None
                 pieces, held = [], 0
     if pieces:
-        yield _joined(pieces), False
+        yield _checked(pieces, on_error, sink), False
 
 
 def _cut(chunk: Chunk, at: int) -> tuple[Chunk, Chunk]:
@@ -201,17 +198,15 @@ def _cut(chunk: Chunk, at: int) -> tuple[Chunk, Chunk]:
     )
 
 
-def _joined(pieces: list[Validated]) -> Validated:
-    """Typed pieces as one (the last piece's ``present``: every piece has the same columns)."""
-    if len(pieces) == 1:
-        return pieces[0]
-    rejects = [p.rejects for p in pieces if len(p.rejects)]
-    return Validated(
-        concat_frames([p.frame for p in pieces]),
-        pd.concat([p.labels for p in pieces], ignore_index=True),
-        pd.concat(rejects, ignore_index=True) if rejects else pieces[0].rejects,
-        pieces[-1].present,
-    )
+def _checked(pieces: list[Chunk], on_error: OnError, sink: RejectsWriter | None) -> Validated:
+    """Consecutive raw pieces typed as one chunk; its rejects written to ``sink``."""
+    frame = pieces[0].frame if len(pieces) == 1 else pd.concat([p.frame for p in pieces])
+    raw = Chunk(frame.reset_index(drop=True), pieces[0].first_row, pieces[0].columns)
+    pieces.clear()
+    checked = validate(raw, on_error)
+    if sink is not None and len(checked.rejects):
+        sink.write(checked.rejects)
+    return checked
 
 
 def _peek(

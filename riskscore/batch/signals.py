@@ -292,7 +292,8 @@ def hours(hour: NDArray[np.int64], p: Profiles, settings: SignalSettings, out: S
     """signals/hours.py ``unusual_hour`` from the (24, n) histograms; ``hour``: UTC hours."""
     s = settings.hours
     counts = p.hours
-    n = counts.sum(axis=0)
+    # Every proven sign-in has one hour: the histogram's total is the login count.
+    n = p.user_logins
     has = n > 0
     near = sum(np.take_along_axis(counts, ((hour + d) % 24)[np.newaxis], 0)[0] for d in (-1, 0, 1))
     safe_n = np.maximum(n, 1)
@@ -300,9 +301,11 @@ def hours(hour: NDArray[np.int64], p: Profiles, settings: SignalSettings, out: S
     # Hour by hour with math.cos/sin, in circular_summary's order: the same sums.
     c_sum = np.zeros(out.n)
     s_sum = np.zeros(out.n)
+    term = np.empty(out.n)
     for h in range(24):
-        c_sum += math.cos(h * _STEP) * counts[h]
-        s_sum += math.sin(h * _STEP) * counts[h]
+        k = counts[h].astype(np.float64)
+        c_sum += np.multiply(k, math.cos(h * _STEP), out=term)
+        s_sum += np.multiply(k, math.sin(h * _STEP), out=term)
     c = c_sum / safe_n
     s_ = s_sum / safe_n
     c = np.where(np.abs(c) < hour_rules.NOISE, 0.0, c)

@@ -27,7 +27,6 @@ import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 from numpy.typing import NDArray
-from pandas.api.types import union_categoricals
 
 from riskscore.batch import columns as c
 from riskscore.batch.columns import BatchInputError
@@ -399,22 +398,31 @@ def _categorical(codes: NDArray[np.intp], values: NDArray[np.object_]) -> pd.Ser
     return pd.Series(pd.Categorical.from_codes(merged.take(codes), categories=categories))
 
 
-def _object_categories(column: pd.Series) -> pd.Categorical:
-    categories = pd.Index(column.cat.categories, dtype=object)
-    return pd.Categorical.from_codes(column.cat.codes, categories=categories)
+def _united(parts: list[pd.Series]) -> pd.Categorical:
+    """Categoricals stacked over the union of their categories (Arrow unifies them in C++)."""
+    arrays = [
+        pa.DictionaryArray.from_arrays(
+            pa.array(np.asarray(part.cat.codes, dtype=np.int32), mask=part.isna().to_numpy()),
+            pa.array(np.asarray(part.cat.categories, dtype=object), type=pa.string()),
+        )
+        for part in parts
+    ]
+    chunks = pa.chunked_array(arrays).unify_dictionaries().chunks
+    codes = np.concatenate([c.indices.fill_null(-1).to_numpy() for c in chunks]).astype(np.int64)
+    values = chunks[0].dictionary.to_numpy(zero_copy_only=False)
+    categories = pd.Index(np.asarray(values, dtype=object), dtype=object)
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Frames stacked; categorical columns stay categorical (their categories united)."""
+    """Frames stacked; text categoricals stay categorical (their categories united)."""
     if len(frames) == 1:
         return frames[0].reset_index(drop=True)
     joined: dict[str, Any] = {}
     for name in frames[0].columns:
         parts = [frame[name] for frame in frames]
         if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
-            united = union_categoricals([_object_categories(p) for p in parts], ignore_order=True)
-            categories = pd.Index(united.categories, dtype=object)
-            joined[name] = pd.Series(pd.Categorical.from_codes(united.codes, categories=categories))
+            joined[name] = pd.Series(_united(parts))
         else:
             joined[name] = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(joined, index=pd.RangeIndex(sum(len(f) for f in frames)))
