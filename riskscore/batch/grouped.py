@@ -34,6 +34,14 @@ def column_codes_of(column: pd.Series) -> Ints:
     return codes_of(column.to_numpy(object))
 
 
+def missing_of(column: pd.Series, missing: str) -> NDArray[np.bool_]:
+    """Per row, whether a text column holds ``missing`` (a categorical is tested per category)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        absent = np.append(np.asarray(column.cat.categories == missing, dtype=bool), True)
+        return absent[np.asarray(column.cat.codes, dtype=np.intp)]
+    return np.asarray(column.to_numpy(object) == missing, dtype=bool)
+
+
 def numbered_by_appearance(codes: Ints) -> bool:
     """Whether ``codes`` are 0, 1, 2, ... in order of first appearance (as codes_of numbers)."""
     if not len(codes):
@@ -82,6 +90,9 @@ class Groups:
         out = np.empty((len(columns), n), dtype=np.int64)
         # A column at a time: its sorted copy and running sum stay in cache.
         for i, col in enumerate(columns):
+            if not col.any():
+                out[i] = 0
+                continue
             ordered = col[self.order]
             excl = np.cumsum(ordered, dtype=np.int64)
             excl -= ordered

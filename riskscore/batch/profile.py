@@ -22,6 +22,7 @@ from riskscore.batch.grouped import (
     Ints,
     column_codes_of,
     lookup,
+    missing_of,
     pack,
     pair_keys,
     running_before,
@@ -189,7 +190,7 @@ def population(
     proven = success if carried is None else success & carried.live
     stats: dict[str, Stats] = {}
     for col in HIERARCHY_COLUMNS:
-        missing = frame[col].to_numpy(object) == f.MISSING
+        missing = missing_of(frame[col], f.MISSING)
         taught = proven & ~missing
         count = running_before(codes[col], taught)
         total = running_before(None, taught)
@@ -234,10 +235,13 @@ def profiles(
     user: dict[str, Stats] = {}
     per_user: list[NDArray[np.bool_]] = [proven, failed]
     for col in (*HIERARCHY_COLUMNS, *USER_COUNT_COLUMNS):
-        values = frame[col].to_numpy(object)
-        missing = values == f.MISSING
+        missing = missing_of(frame[col], f.MISSING)
         taught = proven & ~missing
-        count = running_before(pair_keys(codes["user"], codes[col]), taught)
+        if taught.any():
+            count = running_before(pair_keys(codes["user"], codes[col]), taught)
+        else:
+            # Nothing taught (a column the log lacks): every count is 0.
+            count = np.zeros(len(frame), dtype=np.int64)
         if carried is not None:
             count += carried.user_counts[col]
         count[missing] = 0

@@ -19,7 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from riskscore.batch import signals as sig
-from riskscore.batch.grouped import categorical, codes_of, pair_codes
+from riskscore.batch.grouped import categorical, codes_of, missing_of, pair_codes
 from riskscore.batch.profile import (
     Carried,
     Population,
@@ -146,7 +146,7 @@ def windows(
     minute = ts // _MINUTE_NS
     failed = ~obs["success"].to_numpy(bool)
     user_codes, ip_codes = codes["user"], codes[f.IP]
-    asn_codes = np.where(obs[f.ASN].to_numpy(object) == f.MISSING, -1, codes[f.ASN])
+    asn_codes = np.where(missing_of(obs[f.ASN], f.MISSING), -1, codes[f.ASN])
     if counted is not None:
         user_codes, ip_codes, asn_codes = (
             np.where(counted, c, -1) for c in (user_codes, ip_codes, asn_codes)
