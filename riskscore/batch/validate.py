@@ -18,6 +18,7 @@ it at <NA>, because scoring must not depend on the labels at all.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -126,14 +127,21 @@ def validate(chunk: Chunk, on_error: OnError = "fail", *, strict_labels: bool = 
     n = len(raw)
     typed: dict[str, Any] = {}
     checks: dict[str, _Check] = {}
-    typed[c.TIMESTAMP], checks[c.TIMESTAMP] = _timestamps(raw[c.TIMESTAMP])
-    typed[c.USER], checks[c.USER] = _users(raw[c.USER])
-    typed[c.IP], checks[c.IP] = _ips(raw[c.IP])
-    typed[c.SUCCESS], checks[c.SUCCESS] = _booleans(raw[c.SUCCESS])
-    typed[c.RTT_MS], checks[c.RTT_MS] = _rtt(_column(raw, c.RTT_MS, n))
-    typed[c.ASN], checks[c.ASN] = _asn(_column(raw, c.ASN, n))
-    for name in c.TEXT_FIELDS:
-        typed[name] = _text(_column(raw, name, n))
+    with ThreadPoolExecutor(2) as pool:
+        # Columns are typed independently, mostly inside Arrow and pandas'
+        # hash tables, which release the GIL: two at a time.
+        checked: dict[str, Future[tuple[Any, _Check]]] = {
+            c.TIMESTAMP: pool.submit(_timestamps, raw[c.TIMESTAMP]),
+            c.USER: pool.submit(_users, raw[c.USER]),
+            c.IP: pool.submit(_ips, raw[c.IP]),
+            c.SUCCESS: pool.submit(_booleans, raw[c.SUCCESS]),
+            c.RTT_MS: pool.submit(_rtt, _column(raw, c.RTT_MS, n)),
+            c.ASN: pool.submit(_asn, _column(raw, c.ASN, n)),
+        }
+        texts = {name: pool.submit(_text, _column(raw, name, n)) for name in c.TEXT_FIELDS}
+        for name, future in checked.items():
+            typed[name], checks[name] = future.result()
+        typed.update({name: future.result() for name, future in texts.items()})
     labels: dict[str, Any] = {}
     for name in chunk.columns.labels:
         if name == c.ATTACK_KIND:
