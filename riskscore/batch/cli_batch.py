@@ -16,7 +16,12 @@ import pandas as pd
 from riskscore.batch import columns as c
 from riskscore.batch import replay
 from riskscore.batch.cli_args import DEFAULT_CHUNK_ROWS
-from riskscore.batch.columns import DEFAULT_MAPPING, ColumnMapping, parse_mapping
+from riskscore.batch.columns import (
+    DEFAULT_MAPPING,
+    BatchInputError,
+    ColumnMapping,
+    parse_mapping,
+)
 from riskscore.batch.io import Chunk, OutputWriter, RejectsWriter, read_log, rejects_path_for
 from riskscore.batch.observe import BatchEnricher
 from riskscore.batch.score import BatchSettings, Policy, Step, Tally, score_chunks, score_log
@@ -150,7 +155,8 @@ def run_batch(args: argparse.Namespace, config: Config) -> int:
             else:
                 time_column = mapping_of(args).source(c.TIMESTAMP)
                 steps = score_chunks(log, enricher, settings, state, time_column=time_column)
-                state = _write_steps(steps, writer, tally, state)
+                index_column = mapping_of(args).source(c.INDEX) or c.INDEX
+                state = _write_steps(steps, writer, tally, state, index_column)
         if args.state_out is not None:
             state.save(args.state_out)
     rejected = sink.rows if sink is not None else 0
@@ -221,18 +227,42 @@ def _peek(
 
 
 def _write_steps(
-    steps: Iterator[Step], writer: OutputWriter, tally: Tally, state: ReplayState
+    steps: Iterator[Step],
+    writer: OutputWriter,
+    tally: Tally,
+    state: ReplayState,
+    index_column: str = c.INDEX,
 ) -> ReplayState:
     """Write each chunk's rows as it comes, with a progress bar; the last state."""
     from tqdm import tqdm
 
+    integer_index: bool | None = None
     with tqdm(unit=" rows", unit_scale=True, desc="scoring", file=sys.stderr) as bar:
         for step in steps:
+            index = step.scored.rows["index"]
+            if integer_index is None:
+                integer_index = pd.api.types.is_integer_dtype(index.dtype)
+            elif integer_index and not pd.api.types.is_integer_dtype(index.dtype):
+                _mixed_index(index, index_column)
             writer.write(step.scored.rows)
             tally.add(step.scored)
             bar.update(len(step.scored.rows))
             state = step.state
     return state
+
+
+def _mixed_index(index: pd.Series, column: str) -> None:
+    """BatchInputError for a chunk with a text index after chunks of integer ones."""
+    text = index.astype(str)
+    value = str(text[~text.str.fullmatch(r"[+-]?\d+")].iloc[0])
+    raise BatchInputError(
+        "not an integer, but every index of the chunks before was one, so the output's "
+        "index column is already an integer column; score the log in one chunk "
+        "(--chunk-rows above its row count) or give it one kind of index",
+        index=value,
+        column=column,
+        value=value,
+    )
 
 
 __all__ = ["RiskscoreError", "run_batch"]

@@ -344,6 +344,26 @@ def test_a_row_before_an_earlier_chunk_is_an_error_naming_it(
     assert _cli(tmp_path, "--input", path, *mapped, "--output", out) == 0
 
 
+def test_a_text_index_after_integer_chunks_is_an_error_not_a_crash(
+    rba: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = pd.read_csv(rba, nrows=300, dtype=str, keep_default_na=False)
+    index = raw["index"].to_numpy(copy=True)
+    index[250] = "row-x"
+    raw["index"] = index
+    path = tmp_path / "log.csv"
+    raw.to_csv(path, index=False)
+    out = tmp_path / "out.parquet"
+    assert _cli(tmp_path, "--input", path, "--output", out, "--chunk-rows", "100") == 2
+    err = capsys.readouterr().err
+    assert "column 'index': not an integer" in err
+    assert "'row-x'" in err
+    assert not out.exists()
+    # In one chunk the index is text throughout, as given.
+    assert _cli(tmp_path, "--input", path, "--output", out) == 0
+    assert pd.read_parquet(out)["index"].tolist()[250] == "row-x"
+
+
 def test_the_dask_engine_refuses_state_options(
     rba: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
