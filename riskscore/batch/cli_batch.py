@@ -10,7 +10,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from riskscore.batch import columns as c
@@ -154,6 +156,8 @@ def run_batch(args: argparse.Namespace, config: Config) -> int:
                     tally.add(scored)
             else:
                 time_column = mapping_of(args).source(c.TIMESTAMP)
+                if sink is not None:
+                    log = _in_time_order(log, state.last_ts_ns, sink, time_column)
                 steps = score_chunks(log, enricher, settings, state, time_column=time_column)
                 index_column = mapping_of(args).source(c.INDEX) or c.INDEX
                 state = _write_steps(steps, writer, tally, state, index_column)
@@ -249,6 +253,46 @@ def _write_steps(
             bar.update(len(step.scored.rows))
             state = step.state
     return state
+
+
+EARLIER_ROW: Final = "earlier than a row of an earlier chunk (chunked scoring needs time order)"
+
+
+def _in_time_order(
+    log: Iterator[Validated], last_ts_ns: int | None, sink: RejectsWriter, column: str
+) -> Iterator[Validated]:
+    """Chunks without the rows earlier than a row before them, which go to ``sink``.
+
+    With --on-error skip, a row out of time order across chunks is rejected
+    like any other bad row instead of stopping the run.
+    """
+    last = last_ts_ns
+    for validated in log:
+        frame = validated.frame
+        ts = frame["ts_ns"].to_numpy(np.int64)
+        if last is not None and (early := ts < last).any():
+            sink.write(
+                pd.DataFrame(
+                    {
+                        "row": frame["row"].to_numpy()[early],
+                        "index": frame["index"].astype(str).to_numpy()[early],
+                        "column": column,
+                        "value": frame["timestamp"][early].map(pd.Timestamp.isoformat),
+                        "reason": EARLIER_ROW,
+                    }
+                )
+            )
+            kept = np.flatnonzero(~early)
+            validated = Validated(
+                frame.take(kept).reset_index(drop=True),
+                validated.labels.take(kept).reset_index(drop=True),
+                validated.rejects,
+                validated.present,
+            )
+            ts = ts[kept]
+        if len(ts):
+            last = max(int(ts.max()), last) if last is not None else int(ts.max())
+        yield validated
 
 
 def _mixed_index(index: pd.Series, column: str) -> None:

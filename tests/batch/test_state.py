@@ -344,6 +344,29 @@ def test_a_row_before_an_earlier_chunk_is_an_error_naming_it(
     assert _cli(tmp_path, "--input", path, *mapped, "--output", out) == 0
 
 
+def test_skip_mode_rejects_a_row_before_an_earlier_chunk_and_goes_on(
+    rba: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = pd.read_csv(rba, nrows=300, dtype=str, keep_default_na=False)
+    times = raw["Login Timestamp"].to_numpy(copy=True)
+    times[249] = times[10]
+    raw["Login Timestamp"] = times
+    path = tmp_path / "log.csv"
+    raw.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    args = ("--input", path, "--output", out, "--chunk-rows", "100", "--on-error", "skip")
+    assert _cli(tmp_path, *args) == 0
+    assert "rejected: 1" in capsys.readouterr().out
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str, keep_default_na=False)
+    assert rejects[["row", "index", "column"]].values.tolist() == [
+        ["250", "100249", "Login Timestamp"]
+    ]
+    assert rejects["reason"].iloc[0] == cli_batch.EARLIER_ROW
+    scored = pd.read_csv(out)
+    assert len(scored) == 299
+    assert 100249 not in set(scored["index"])
+
+
 def test_a_text_index_after_integer_chunks_is_an_error_not_a_crash(
     rba: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
