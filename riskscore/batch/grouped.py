@@ -83,6 +83,9 @@ class Groups:
         self.sizes = np.diff(np.append(self.starts, n))
         # Sorted position of each sorted row's group start.
         self.first = np.repeat(self.starts, self.sizes)
+        # Each row's sorted position: gathering back streams its writes, scattering would not.
+        self.position = np.empty(n, dtype=np.intp)
+        self.position[self.order] = np.arange(n)
 
     def before(self, columns: Sequence[NDArray[np.bool_]]) -> Ints:
         """(k, n): per column and row, how many earlier rows of the row's group are True."""
@@ -94,10 +97,11 @@ class Groups:
                 out[i] = 0
                 continue
             ordered = col[self.order]
-            excl = np.cumsum(ordered, dtype=np.int64)
+            # int32: a chunk holds fewer than 2**31 rows.
+            excl = np.cumsum(ordered, dtype=np.int32)
             excl -= ordered
             excl -= np.repeat(excl[self.starts], self.sizes)
-            out[i, self.order] = excl
+            out[i] = excl[self.position]
         return out
 
     def previous(self, mask: NDArray[np.bool_]) -> Ints:
