@@ -277,6 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from riskscore.events.cli_logs import run_logs
 
             return run_logs(args)
+        elif args.command == "batch" and args.batch_command == "warm":
+            from riskscore.batch.warm import run_warm
+
+            return run_warm(args, load_config(args.config, args.data_dir))
         elif args.command == "batch":
             from riskscore.batch.cli_batch import run_batch
 

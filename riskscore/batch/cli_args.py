@@ -1,4 +1,4 @@
-"""The options of ``riskscore batch score``, ``train`` and ``evaluate``.
+"""The options of ``riskscore batch score``, ``batch warm``, ``train`` and ``evaluate``.
 
 Apart from the code that runs them, so that building the ``riskscore``
 parser (every command, ``--help``) imports no pandas, pyarrow or scikit-learn.
@@ -11,11 +11,15 @@ from pathlib import Path
 
 # Logs of up to this many rows are scored in one pass (and need not be in time order).
 DEFAULT_CHUNK_ROWS = 1_000_000
+# The user pool batch scores as (its policy) and warms the service's profiles of.
+DEFAULT_POOL_ID = "batch"
 
 
 def add_batch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``batch score`` to the ``riskscore`` parser."""
-    batch = subparsers.add_parser("batch", help="score historic login logs")
+    """Add ``batch score`` and ``batch warm`` to the ``riskscore`` parser."""
+    batch = subparsers.add_parser(
+        "batch", help="score historic login logs; start the service warm from them"
+    )
     sub = batch.add_subparsers(dest="batch_command", required=True)
     score = sub.add_parser(
         "score",
@@ -59,7 +63,40 @@ def add_batch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     score.add_argument(
         "--state-out",
         type=Path,
-        help="save the profile state after the log to this directory (Parquet + state.json)",
+        help="save the profile state after the log to this directory (Parquet + state.json); "
+        "`riskscore batch warm` loads it into the service's profile store",
+    )
+    _add_warm_parser(sub)
+
+
+def _add_warm_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    warm = sub.add_parser(
+        "warm",
+        help="load a state saved by `batch score --state-out` into the service's profile store",
+        description="Write the profile state `batch score --state-out` saved (per-user and "
+        "per-pool value counts, last sign-ins, hour histograms, failures since the last "
+        "sign-in, the velocity windows' last minutes) into the SQLite profile store "
+        "`riskscore serve` opens (store.path, default <data-dir>/profiles.sqlite3), so the "
+        "service starts warm: its next attempts score as if it had seen the log. One "
+        "transaction, all or nothing. Refuses a damaged state, a state counted over other "
+        "velocity windows than scoring.window_minutes, and a pool that already has profiles "
+        "(unless --replace). Stop the service while warming a pool it serves.",
+    )
+    warm.add_argument(
+        "--state", type=Path, required=True, help="directory written by batch score --state-out"
+    )
+    warm.add_argument("--config", type=Path, help="TOML config file (store, scoring)")
+    warm.add_argument("--data-dir", type=Path, help="directory holding all state")
+    warm.add_argument(
+        "--pool-id",
+        default=DEFAULT_POOL_ID,
+        help=f"user pool whose profiles to write (default {DEFAULT_POOL_ID!r}, batch score's)",
+    )
+    warm.add_argument(
+        "--replace",
+        action="store_true",
+        help="delete the pool's existing profiles and velocity windows first (same "
+        "transaction); without it a pool with profiles is refused",
     )
 
 
@@ -94,7 +131,7 @@ def add_input_options(p: argparse.ArgumentParser, *, scoring: bool = True) -> No
         help="bad rows: stop at the first (default) or write them to the rejects file",
     )
     if scoring:
-        p.add_argument("--pool-id", default="batch", help="user pool whose policy applies")
+        p.add_argument("--pool-id", default=DEFAULT_POOL_ID, help="user pool whose policy applies")
     p.add_argument(
         "--enrich",
         action="store_true",

@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from riskscore.core import features as f
 from riskscore.core.attempt import EventType, Outcome
@@ -62,6 +63,7 @@ Durability = Literal["fsync", "flush", "none"]
 # loss), NORMAL only at checkpoints (survives a process kill), OFF never.
 _SYNCHRONOUS: Final[dict[str, str]] = {"fsync": "FULL", "flush": "NORMAL", "none": "OFF"}
 _MAX_PENDING: Final = 10_000
+T = TypeVar("T")
 
 
 class SqliteProfileStore:
@@ -203,6 +205,14 @@ class SqliteProfileStore:
     def purge_auth_events(self, created_before: datetime) -> int:
         """Forget history events and attacker marks older than a time."""
         return self._writer.submit(functools.partial(history.purge_history, micros(created_before)))
+
+    def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``job(conn)`` in the writer's transaction, under its own savepoint, once committed.
+
+        For one-off bulk writes (riskscore/batch/warm.py): an exception in the
+        job undoes all of its writes and is raised here.
+        """
+        return self._writer.submit(job)
 
     def risk_configs(self) -> SqliteRiskConfigStore:
         """The admin RPCs' RiskConfigStore in this file, sharing its writer and readers."""
