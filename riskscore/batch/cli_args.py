@@ -33,7 +33,8 @@ def add_batch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "geo, ASN, network-type and deny-list data. A log of more than --chunk-rows rows "
         "(or any log with --state-in/--state-out) is scored chunk by chunk with the "
         "profiles carried over, in bounded memory, to the same results: each chunk is "
-        "sorted by time, and no row may go back before an earlier chunk's.",
+        "sorted by time, and a row going back before an earlier chunk's is an error (or, "
+        "with --on-error skip, a reject).",
     )
     add_input_options(score)
     score.add_argument("--output", type=Path, required=True, help=".parquet, .csv or .csv.gz")
@@ -53,7 +54,8 @@ def add_batch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "--chunk-rows",
         type=_positive,
         help=f"rows per chunk (default {DEFAULT_CHUNK_ROWS:,}); a longer log is scored in "
-        "chunks, each sorted by time, and a row earlier than an earlier chunk's is an error",
+        "chunks, each sorted by time, and a row earlier than an earlier chunk's is an error "
+        "(a reject with --on-error skip)",
     )
     score.add_argument(
         "--state-in",
