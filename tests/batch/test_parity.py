@@ -12,13 +12,11 @@ Three replays of the same log:
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from riskscore.batch import observe, replay
 from riskscore.batch.io import chunk_from_frame
@@ -29,64 +27,25 @@ from riskscore.core.attempt import EventType, Outcome
 from riskscore.core.learned import LearnedScorer
 from riskscore.core.result import Decision
 from riskscore.core.scorer import Scorer, StatisticalScorer
-from riskscore.enrich.geo import packaged_city_database
 from riskscore.learn.cli_learn import MODEL_FEATURES
-from riskscore.learn.simulate import simulate
 from riskscore.learn.train import Boosting, fit_model
-from riskscore.learn.world import build_world
 from riskscore.signals.base import SignalSettings
 from riskscore.stores.base import AttemptRecord
 from riskscore.stores.memory import MemoryProfileStore
-from riskscore.v1 import risk_pb2, risk_pb2_grpc
+from tests.batch.online import (
+    ONLINE_COLUMNS,
+    score_online,
+    simulated_log,
+)
 from tests.service.harness import ServerThread, service_config
 
 RBA = Path(__file__).parents[2].parent / "shared" / "data" / "rba-sample-100k.csv.gz"
-START = datetime(2026, 1, 5, tzinfo=UTC)
-LEVELS = {risk_pb2.LOW: "low", risk_pb2.MEDIUM: "medium", risk_pb2.HIGH: "high"}
-DECISIONS = {
-    risk_pb2.NO_ACTION: "allow",
-    risk_pb2.MFA_IF_CONFIGURED: "mfa",
-    risk_pb2.MFA_REQUIRED: "mfa",
-    risk_pb2.BLOCK: "block",
-}
-ONLINE_COLUMNS = ["index", "Login Timestamp", "User ID", "IP Address", "User Agent String"]
 
 
 @pytest.fixture(scope="module")
 def simulated() -> pd.DataFrame:
     """A small simulated log of real GeoLite2 networks: few users, so histories build up."""
-    world = build_world(packaged_city_database(), seed=3, probes=60_000, max_networks=1500)
-    return simulate(700, seed=9, start=START, days=2, world=world, users=25, attack_share=0.2)
-
-
-def _online(server: ServerThread, log: pd.DataFrame) -> pd.DataFrame:
-    stub = risk_pb2_grpc.RiskServiceStub(server.channel())
-    rows = []
-    for row in log.itertuples(index=False):
-        when = Timestamp()
-        when.FromDatetime(pd.Timestamp(row[1]).to_pydatetime().replace(tzinfo=UTC))
-        resp = stub.Score(
-            risk_pb2.ScoreRequest(
-                pool_id="batch",
-                username=str(row[2]),
-                event_type=risk_pb2.SIGN_IN,
-                ip_address=row[4],
-                user_agent=row[9],
-                timestamp=when,
-            ),
-            timeout=10,
-        )
-        outcome = risk_pb2.SUCCEEDED if row[13] else risk_pb2.FAILED_PASSWORD
-        stub.ReportOutcome(risk_pb2.OutcomeRequest(event_id=resp.event_id, outcome=outcome))
-        rows.append(
-            (
-                resp.risk_score,
-                LEVELS[resp.risk_level],
-                DECISIONS[resp.decision],
-                ",".join(r.code for r in resp.reasons),
-            )
-        )
-    return pd.DataFrame(rows, columns=["risk_score", "risk_level", "decision", "reasons"])
+    return simulated_log()
 
 
 def test_grpc_service_and_batch_score_alike(
@@ -94,7 +53,7 @@ def test_grpc_service_and_batch_score_alike(
 ) -> None:
     log = simulated
     with ServerThread(service_config(tmp_path / "service", asn_db)) as server:
-        online = _online(server, log)
+        online = score_online(server, log)
     # No Country column: batch enriches from the IP and User-Agent as the service does.
     source = tmp_path / "log.csv"
     log[[*ONLINE_COLUMNS, "Login Successful", "Is Attack IP"]].to_csv(source, index=False)

@@ -14,14 +14,12 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from riskscore.batch import warm as warm_module
 from riskscore.batch.rba import observation_from_row
@@ -33,27 +31,19 @@ from riskscore.core.attempt import EventType, Outcome
 from riskscore.core.profile import History, ProfileSnapshot
 from riskscore.core.result import Decision, RiskLevel
 from riskscore.core.velocity import WindowCounts
-from riskscore.enrich.geo import packaged_city_database
-from riskscore.learn.simulate import simulate
-from riskscore.learn.world import build_world
 from riskscore.stores.base import AttemptRecord, ProfileStore
 from riskscore.stores.memory import MemoryProfileStore
 from riskscore.stores.sqlite import SqliteProfileStore
-from riskscore.v1 import risk_pb2, risk_pb2_grpc
+from tests.batch.online import (
+    ONLINE_COLUMNS,
+    RESULTS,
+    score_online,
+    simulated_log,
+)
 from tests.service.harness import ServerThread, service_config
 
 RBA = Path(__file__).parents[2].parent / "shared" / "data" / "rba-sample-100k.csv.gz"
-START = datetime(2026, 1, 5, tzinfo=UTC)
 WINDOW = 10  # scoring.window_minutes' default
-LEVELS = {risk_pb2.LOW: "low", risk_pb2.MEDIUM: "medium", risk_pb2.HIGH: "high"}
-DECISIONS = {
-    risk_pb2.NO_ACTION: "allow",
-    risk_pb2.MFA_IF_CONFIGURED: "mfa",
-    risk_pb2.MFA_REQUIRED: "mfa",
-    risk_pb2.BLOCK: "block",
-}
-ONLINE_COLUMNS = ["index", "Login Timestamp", "User ID", "IP Address", "User Agent String"]
-RESULTS = ["risk_score", "risk_level", "decision", "reasons"]
 
 
 def _cli(*args: str | Path) -> int:
@@ -70,8 +60,7 @@ def _warm(data_dir: Path, state: Path, *args: str | Path) -> int:
 @pytest.fixture(scope="module")
 def simulated() -> pd.DataFrame:
     """test_parity's log: real GeoLite2 networks, few users, so histories build up."""
-    world = build_world(packaged_city_database(), seed=3, probes=60_000, max_networks=1500)
-    return simulate(700, seed=9, start=START, days=2, world=world, users=25, attack_share=0.2)
+    return simulated_log()
 
 
 def _cut(log: pd.DataFrame) -> int:
@@ -80,37 +69,6 @@ def _cut(log: pd.DataFrame) -> int:
     minute = ns // 60_000_000_000
     cuts = [i for i in range(len(log) // 2, len(log) * 9 // 10) if ns[i - 1] < ns[i]]
     return max(cuts, key=lambda i: (int((minute[:i] > minute[i] - WINDOW).sum()), -i))
-
-
-def _online(server: ServerThread, log: pd.DataFrame) -> pd.DataFrame:
-    """Score then report the outcome of every row, as test_parity's ``_online`` does."""
-    stub = risk_pb2_grpc.RiskServiceStub(server.channel())
-    rows = []
-    for row in log.to_dict("records"):
-        when = Timestamp()
-        when.FromDatetime(pd.Timestamp(row["Login Timestamp"]).to_pydatetime().replace(tzinfo=UTC))
-        resp = stub.Score(
-            risk_pb2.ScoreRequest(
-                pool_id="batch",
-                username=str(row["User ID"]),
-                event_type=risk_pb2.SIGN_IN,
-                ip_address=row["IP Address"],
-                user_agent=row["User Agent String"],
-                timestamp=when,
-            ),
-            timeout=10,
-        )
-        outcome = risk_pb2.SUCCEEDED if row["Login Successful"] else risk_pb2.FAILED_PASSWORD
-        stub.ReportOutcome(risk_pb2.OutcomeRequest(event_id=resp.event_id, outcome=outcome))
-        rows.append(
-            (
-                resp.risk_score,
-                LEVELS[resp.risk_level],
-                DECISIONS[resp.decision],
-                ",".join(r.code for r in resp.reasons),
-            )
-        )
-    return pd.DataFrame(rows, columns=RESULTS)
 
 
 def _assert_alike(online: pd.DataFrame, batch: pd.DataFrame) -> None:
@@ -152,14 +110,14 @@ def test_a_warmed_service_scores_the_rest_of_the_log_as_one_batch_pass(
 
     rest = log.iloc[cut:]
     with ServerThread(service_config(tmp_path / "service", asn_db)) as server:
-        online = _online(server, rest)
+        online = score_online(server, rest)
     _assert_alike(online, expected.iloc[cut:].reset_index(drop=True))
     codes = set(",".join(online["reasons"]).split(","))
     assert {"NEW_IP", "RISK_THRESHOLD"} <= codes
 
     # A cold service scores the same rows otherwise: the warm start is what agrees.
     with ServerThread(service_config(tmp_path / "cold", asn_db)) as server:
-        cold = _online(server, rest)
+        cold = score_online(server, rest)
     differs = (cold["reasons"] != online["reasons"]) | (cold["risk_score"] != online["risk_score"])
     assert differs.mean() > 0.5
 
