@@ -87,17 +87,19 @@ class Groups:
         self.position = np.empty(n, dtype=np.intp)
         self.position[self.order] = np.arange(n)
 
-    def before(self, columns: Sequence[NDArray[np.bool_]]) -> Ints:
-        """(k, n): per column and row, how many earlier rows of the row's group are True."""
+    def before(self, columns: Sequence[NDArray[np.bool_]]) -> NDArray[np.int32]:
+        """(k, n): per column and row, how many earlier rows of the row's group are True.
+
+        int32: a chunk holds fewer than 2**31 rows.
+        """
         n = len(self.order)
-        out = np.empty((len(columns), n), dtype=np.int64)
+        out = np.empty((len(columns), n), dtype=np.int32)
         # A column at a time: its sorted copy and running sum stay in cache.
         for i, col in enumerate(columns):
             if not col.any():
                 out[i] = 0
                 continue
             ordered = col[self.order]
-            # int32: a chunk holds fewer than 2**31 rows.
             excl = np.cumsum(ordered, dtype=np.int32)
             excl -= ordered
             excl -= np.repeat(excl[self.starts], self.sizes)

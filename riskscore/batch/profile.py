@@ -12,6 +12,7 @@ one chunk of a longer log, ``Carried`` adds what the earlier chunks taught.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,15 +43,17 @@ USER_SUMS = (
     *(f"hour_{h:02d}" for h in range(24)),
 )
 Bools = NDArray[np.bool_]
+# Per-row counts: int64, or int32 where they come from one chunk's rows only.
+Counts = NDArray[np.integer[Any]]
 
 
 @dataclass(frozen=True, slots=True)
 class Stats:
     """A ColumnStats per row: count of the row's value, total, distinct."""
 
-    count: Ints
-    total: Ints
-    distinct: Ints
+    count: Counts
+    total: Counts
+    distinct: Counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +62,14 @@ class Profiles:
 
     user: dict[str, Stats] = field(default_factory=dict)
     population: dict[str, Stats] = field(default_factory=dict)
-    user_logins: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
+    user_logins: Counts = field(default_factory=lambda: np.zeros(0, np.int64))
     population_logins: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
     users: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
     # Position of the user's latest earlier successful row (-1: none).
     last_login: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
-    failures_since_success: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
+    failures_since_success: Counts = field(default_factory=lambda: np.zeros(0, np.int64))
     # (24, n) sign-ins per UTC hour before each row.
-    hours: NDArray[np.int64] = field(default_factory=lambda: np.zeros((24, 0), np.int64))
+    hours: Counts = field(default_factory=lambda: np.zeros((24, 0), np.int64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,8 +253,10 @@ def profiles(
             per_user += [taught, taught & (count == 0)]
     hour_ints = utc_hours(frame["ts_ns"].to_numpy(np.int64))
     per_user += [proven & (hour_ints == h) for h in range(24)]
-    summed = users.before(per_user)
+    summed: NDArray[np.integer[Any]] = users.before(per_user)
     if carried is not None:
+        # The state's counts may pass int32's range; the chunk's own cannot.
+        summed = summed.astype(np.int64)
         for k in range(len(summed)):
             summed[k] += carried.users[k][codes["user"]]
     for i, col in enumerate(HIERARCHY_COLUMNS):
