@@ -168,8 +168,7 @@ class ReplayState:
         tail[f.UA] = np.full(len(self.tail), _CONTEXT_UA, dtype=object)
         parts = [_like(obs, anchors, len(returning)), _like(obs, tail, len(self.tail))]
         # Categorical where the chunk is, so the chunk's codes carry over (no rehashing).
-        text = {c: "category" for c in obs.columns if isinstance(obs[c].dtype, pd.CategoricalDtype)}
-        frame = concat_frames([*(part.astype(text) for part in parts), obs])
+        frame = concat_frames([*parts, obs])
         start = len(frame) - len(obs)
         codes = column_codes(frame)
         ids = {"user": index.get_indexer(_index(_uniques(frame, codes, "user")))}

@@ -422,15 +422,27 @@ def _united(parts: list[pd.Series]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=categories)
 
 
+def _as_categorical(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column
+    codes, values = pd.factorize(column.to_numpy(object))
+    categories = pd.Index(np.asarray(values, dtype=object), dtype=object)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories))
+
+
 def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Frames stacked; text categoricals stay categorical (their categories united)."""
+    """Frames stacked; a column categorical in any frame is categorical (categories united).
+
+    Text columns of the other frames join it as they are (context rows in
+    front of a chunk: batch/state.py).
+    """
     if len(frames) == 1:
         return frames[0].reset_index(drop=True)
     joined: dict[str, Any] = {}
     for name in frames[0].columns:
         parts = [frame[name] for frame in frames]
-        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
-            joined[name] = pd.Series(_united(parts))
+        if any(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
+            joined[name] = pd.Series(_united([_as_categorical(p) for p in parts]))
         else:
             joined[name] = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(joined, index=pd.RangeIndex(sum(len(f) for f in frames)))
