@@ -22,7 +22,6 @@ processes by spawning (distributed's default), as do the benchmarks' pools.
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Callable
 from typing import Final
 
@@ -30,6 +29,8 @@ import numba
 import numpy as np
 from numba.core.dispatcher import Dispatcher
 from numpy.typing import NDArray
+
+from riskscore.core.jit import njit_cached
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.intp]
@@ -89,19 +90,7 @@ def _walk(
 
 def _dispatcher() -> Dispatcher[Kernel]:
     """The kernel's dispatcher, caching to disk when numba finds a writable directory."""
-    try:
-        return numba.njit(cache=True, parallel=True, nogil=True)(_walk)
-    except RuntimeError:
-        # numba raises, not warns, when neither __pycache__ here nor its
-        # user-wide cache directory is writable (a read-only install with an
-        # unwritable HOME). The walk still works, compiled in every process.
-        warnings.warn(
-            "numba has no writable cache directory (set NUMBA_CACHE_DIR), so the "
-            "batch tree walk compiles in every process",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return numba.njit(parallel=True, nogil=True)(_walk)
+    return njit_cached(_walk, "the batch tree walk", parallel=True, nogil=True)
 
 
 def compiled() -> Kernel:
