@@ -25,10 +25,9 @@ from riskscore.batch.grouped import (
     lookup,
     missing_of,
     pack,
-    pair_codes,
+    pair_keys,
     running_before,
 )
-from riskscore.batch.profile_jit import user_pass
 from riskscore.core import features as f
 from riskscore.core.freeman import DEFAULT_HIERARCHIES
 
@@ -184,12 +183,11 @@ def population(
     frame: pd.DataFrame,
     codes: dict[str, Ints],
     carried: Carried | None = None,
-    first_login: Bools | None = None,
+    users: Groups | None = None,
 ) -> Population:
     """Pool counts over proven sign-ins before each row (all rows, time-sorted).
 
-    ``first_login``: the proven rows that are their user's first in the frame,
-    when the caller knows them already.
+    ``users``: the rows grouped by user, when the caller has them already.
     """
     success = frame["success"].to_numpy(bool)
     proven = success if carried is None else success & carried.live
@@ -208,8 +206,8 @@ def population(
         if carried is not None:
             distinct += carried.pool_distinct[col]
         stats[col] = Stats(count, total, distinct)
-    if first_login is None:
-        first_login = proven & (Groups(codes["user"]).previous(proven) < 0)
+    users = users if users is not None else Groups(codes["user"])
+    first_login = proven & (users.previous(proven) < 0)
     logins = running_before(None, proven)
     if carried is not None:
         first_login &= carried.users[0][codes["user"]] == 0
@@ -236,36 +234,43 @@ def profiles(
     proven, failed = success, ~success
     if carried is not None:
         proven, failed = success & carried.live, failed & carried.live
-    columns = (*HIERARCHY_COLUMNS, *USER_COUNT_COLUMNS)
-    missing = [missing_of(frame[col], f.MISSING) for col in columns]
-    taught = [proven & ~absent for absent in missing]
-    # A column nothing teaches (one the log lacks) needs no (user, value) codes.
-    pairs = [
-        pair_codes(codes["user"], codes[col]) if taught[i].any() else np.zeros(len(frame), np.int64)
-        for i, col in enumerate(columns)
-    ]
-    base = None if carried is None else [carried.user_counts[col] for col in columns]
-    # An anchor stands for the last proven sign-in: the carried failures came after it.
-    mark = success if carried is None else proven | carried.anchor
-    hour = utc_hours(frame["ts_ns"].to_numpy(np.int64))
-    counts, in_frame, last = user_pass(
-        codes["user"], pairs, base, taught, missing, proven, failed, hour, mark,
-        len(HIERARCHY_COLUMNS),
-    )  # fmt: skip
-    first_login = proven & (in_frame[0] == 0)
-    summed: NDArray[np.integer[Any]] = in_frame
+    users = Groups(codes["user"])
+    user: dict[str, Stats] = {}
+    per_user: list[NDArray[np.bool_]] = [proven, failed]
+    for col in (*HIERARCHY_COLUMNS, *USER_COUNT_COLUMNS):
+        missing = missing_of(frame[col], f.MISSING)
+        taught = proven & ~missing
+        if taught.any():
+            count = running_before(pair_keys(codes["user"], codes[col]), taught)
+        else:
+            # Nothing taught (a column the log lacks): every count is 0.
+            count = np.zeros(len(frame), dtype=np.int64)
+        if carried is not None:
+            count += carried.user_counts[col]
+        count[missing] = 0
+        user[col] = Stats(count, count, count)
+        if col in HIERARCHY_COLUMNS:
+            per_user += [taught, taught & (count == 0)]
+    hour_ints = utc_hours(frame["ts_ns"].to_numpy(np.int64))
+    per_user += [proven & (hour_ints == h) for h in range(24)]
+    summed: NDArray[np.integer[Any]] = users.before(per_user)
     if carried is not None:
         # The state's counts may pass int32's range; the chunk's own cannot.
-        summed = in_frame.astype(np.int64)
+        summed = summed.astype(np.int64)
         for k in range(len(summed)):
             summed[k] += carried.users[k][codes["user"]]
-    user = {col: Stats(counts[i], counts[i], counts[i]) for i, col in enumerate(columns)}
     for i, col in enumerate(HIERARCHY_COLUMNS):
-        user[col] = Stats(counts[i], summed[2 + 2 * i], summed[3 + 2 * i])
+        user[col] = Stats(user[col].count, summed[2 + 2 * i], summed[3 + 2 * i])
     user_logins, failed_before = summed[0], summed[1]
-    since = failed_before if carried is None else np.where(carried.anchor, 0, failed_before)
-    at_last = np.where(last >= 0, since[np.maximum(last, 0)], 0)
-    pool = pool if pool is not None else population(frame, codes, carried, first_login)
+    if carried is None:
+        last = users.previous(success)
+        at_last = np.where(last >= 0, failed_before[np.maximum(last, 0)], 0)
+    else:
+        # An anchor stands for the last proven sign-in: the carried failures came after it.
+        last = users.previous(proven | carried.anchor)
+        since = np.where(carried.anchor, 0, failed_before)
+        at_last = np.where(last >= 0, since[np.maximum(last, 0)], 0)
+    pool = pool if pool is not None else population(frame, codes, carried, users)
     return Profiles(
         user=user,
         population=pool.stats,
