@@ -17,6 +17,7 @@ import pandas as pd
 
 from riskscore.batch import columns as c
 from riskscore.batch import replay
+from riskscore.batch.categories import concat_frames
 from riskscore.batch.cli_args import DEFAULT_CHUNK_ROWS
 from riskscore.batch.columns import (
     DEFAULT_MAPPING,
@@ -28,7 +29,7 @@ from riskscore.batch.io import Chunk, OutputWriter, RejectsWriter, read_log, rej
 from riskscore.batch.observe import BatchEnricher
 from riskscore.batch.score import BatchSettings, Policy, Step, Tally, score_chunks, score_log
 from riskscore.batch.state import ReplayState
-from riskscore.batch.validate import OnError, Validated, concat_frames, validate
+from riskscore.batch.validate import OnError, Validated, validate
 from riskscore.config import Config
 from riskscore.core.learned import LearnedModel
 from riskscore.errors import RiskscoreError

@@ -120,16 +120,6 @@ class Groups:
         return out
 
 
-def categorical(codes: Ints, values: NDArray[Any]) -> pd.Categorical:
-    """Rows ``values[codes]`` as a categorical; equal values share a category.
-
-    With ``codes`` numbered by first appearance, so are the result's.
-    """
-    merged, distinct = pd.factorize(values)
-    categories = pd.Index(np.asarray(distinct, dtype=object), dtype=object)
-    return pd.Categorical.from_codes(merged.take(codes), categories=categories)
-
-
 def first_rows(codes: Ints) -> Ints:
     """Each code's first row, for dense codes numbered in order of first appearance (codes_of)."""
     fresh = np.ones(len(codes), dtype=bool)

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from riskscore.batch.grouped import Ints, categorical, codes_of, first_rows, pair_codes
+from riskscore.batch.categories import categorical
+from riskscore.batch.grouped import Ints, codes_of, first_rows, pair_codes
 from riskscore.batch.rba import family
 from riskscore.core import features as f
 from riskscore.core.enrichment import Enrichment, UserAgentInfo

@@ -19,7 +19,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from riskscore.batch import signals as sig
-from riskscore.batch.grouped import categorical, codes_of, missing_of, pair_codes
+from riskscore.batch.categories import categorical
+from riskscore.batch.grouped import codes_of, missing_of, pair_codes
 from riskscore.batch.profile import (
     Carried,
     Population,

@@ -22,8 +22,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from riskscore.batch import observe, replay
+from riskscore.batch.categories import as_categorical, categorical
 from riskscore.batch.columns import DEFAULT_MAPPING, TIMESTAMP, BatchInputError
-from riskscore.batch.grouped import categorical, codes_of, first_rows, pair_codes
+from riskscore.batch.grouped import codes_of, first_rows, pair_codes
 from riskscore.batch.state import ReplayState
 from riskscore.batch.validate import Validated, time_order
 from riskscore.core.attempt import EventType
@@ -167,7 +168,7 @@ def output_rows(
     n = len(obs)
     level = pd.Categorical(result.level, categories=pd.Index(_LEVEL_NAMES, dtype=object))
     decision, audit = decisions(level.codes.astype(np.int64), obs["ip"], settings.policy)
-    reasons = _categorical_of(result.reasons)
+    reasons = as_categorical(result.reasons)
     score = result.score
     if audit:
         reasons = reasons.rename_categories(lambda r: f"AUDIT_MODE,{r}" if r else "AUDIT_MODE")
@@ -187,12 +188,6 @@ def output_rows(
     if settings.features:
         out = pd.concat([out, result.features.reset_index(drop=True)], axis=1)
     return out
-
-
-def _categorical_of(values: pd.Categorical | NDArray[np.object_]) -> pd.Categorical:
-    if isinstance(values, pd.Categorical):
-        return values
-    return pd.Categorical(np.asarray(values, dtype=object))
 
 
 def in_input_order(rows: pd.DataFrame, order: NDArray[np.intp]) -> pd.DataFrame:

@@ -32,6 +32,7 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 from numpy.typing import NDArray
 
+from riskscore.batch.categories import concat_frames
 from riskscore.batch.columns import BatchInputError
 from riskscore.batch.grouped import PACK_SHIFT, Ints, add_counts, pack, unpack, values_of
 from riskscore.batch.profile import (
@@ -43,7 +44,6 @@ from riskscore.batch.profile import (
     column_codes,
     utc_hours,
 )
-from riskscore.batch.validate import concat_frames
 from riskscore.core import features as f
 
 Texts = NDArray[np.object_]

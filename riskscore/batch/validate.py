@@ -30,6 +30,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 from numpy.typing import NDArray
 
 from riskscore.batch import columns as c
+from riskscore.batch.categories import categorical, factorized
 from riskscore.batch.columns import BatchInputError
 from riskscore.batch.io import REJECT_COLUMNS, Chunk
 from riskscore.errors import InvalidArgumentError
@@ -309,7 +310,7 @@ def _arrow(raw: pd.Series[str], kind: Any) -> NDArray[Any]:
 
 
 def _ips(raw: pd.Series[str]) -> tuple[pd.Series[str], _Check]:
-    codes, uniques = _factorized(raw)
+    codes, uniques = factorized(raw)
     canonical = uniques.to_numpy(object).copy()
     bad = np.zeros(len(uniques), dtype=bool)
     # Dotted quads as ipaddress prints them are already canonical; the other
@@ -319,7 +320,7 @@ def _ips(raw: pd.Series[str]) -> tuple[pd.Series[str], _Check]:
         parsed = _canonical_ip(str(canonical[i]))
         canonical[i] = parsed or ""
         bad[i] = parsed is None
-    return _categorical(codes, canonical), _Check(bad.take(codes), NOT_AN_IP)
+    return pd.Series(categorical(codes, canonical)), _Check(bad.take(codes), NOT_AN_IP)
 
 
 def _canonical_ip(text: str) -> str | None:
@@ -331,7 +332,7 @@ def _canonical_ip(text: str) -> str | None:
 
 def _booleans(raw: pd.Series[str], *, allow_empty: bool = False) -> tuple[Any, _Check]:
     """bool values; with ``allow_empty``, a nullable boolean array that is <NA> for ""."""
-    codes, uniques = _factorized(raw)
+    codes, uniques = factorized(raw)
     spelled = uniques.str.strip().str.lower()
     true = spelled.isin(_TRUE).to_numpy(dtype=bool).take(codes)
     bad = ~spelled.isin(_TRUE + _FALSE).to_numpy(dtype=bool).take(codes)
@@ -347,7 +348,7 @@ def _numbers(
     raw: pd.Series[str], prefix: str | None = None
 ) -> tuple[NDArray[np.float64], Mask, Mask]:
     """Floats parsed once per distinct value; which were missing; which failed."""
-    codes, uniques = _factorized(raw)
+    codes, uniques = factorized(raw)
     distinct = uniques.str.strip()
     if prefix is not None:
         distinct = distinct.str.replace(prefix, "", regex=True)
@@ -379,70 +380,14 @@ def _asn(raw: pd.Series[str]) -> tuple[pd.Series[int], _Check]:
 
 
 def _text(raw: pd.Series[str]) -> pd.Series[str]:
-    codes, uniques = _factorized(raw)
+    codes, uniques = factorized(raw)
     stripped = uniques.str.strip()
-    return _categorical(codes, stripped.mask(stripped.isin(_MISSING_TEXT), "").to_numpy(object))
+    cleaned = stripped.mask(stripped.isin(_MISSING_TEXT), "").to_numpy(object)
+    return pd.Series(categorical(codes, cleaned))
 
 
 def _users(raw: pd.Series[str]) -> tuple[pd.Series[str], _Check]:
-    codes, uniques = _factorized(raw)
+    codes, uniques = factorized(raw)
     stripped = uniques.str.strip().to_numpy(object)
-    return _categorical(codes, stripped), _Check((stripped == "").take(codes), EMPTY_USER)
-
-
-def _factorized(raw: pd.Series[str]) -> tuple[NDArray[np.intp], pd.Series[str]]:
-    """Codes and distinct values of a text column: every check runs once per distinct value."""
-    if isinstance(raw.dtype, pd.CategoricalDtype):
-        codes: NDArray[np.intp] = np.asarray(raw.cat.codes, dtype=np.intp)
-        return codes, pd.Series(raw.cat.categories, dtype="str")
-    codes, uniques = pd.factorize(raw)
-    return codes.astype(np.intp, copy=False), pd.Series(uniques, dtype="str")
-
-
-def _categorical(codes: NDArray[np.intp], values: NDArray[np.object_]) -> pd.Series[str]:
-    """Rows as a categorical of their cleaned values (values that became equal merge)."""
-    merged, distinct = pd.factorize(values)
-    categories = pd.Index(np.asarray(distinct, dtype=object), dtype=object)
-    return pd.Series(pd.Categorical.from_codes(merged.take(codes), categories=categories))
-
-
-def _united(parts: list[pd.Series]) -> pd.Categorical:
-    """Categoricals stacked over the union of their categories (Arrow unifies them in C++)."""
-    arrays = [
-        pa.DictionaryArray.from_arrays(
-            pa.array(np.asarray(part.cat.codes, dtype=np.int32), mask=part.isna().to_numpy()),
-            pa.array(np.asarray(part.cat.categories, dtype=object), type=pa.string()),
-        )
-        for part in parts
-    ]
-    chunks = pa.chunked_array(arrays).unify_dictionaries().chunks
-    codes = np.concatenate([c.indices.fill_null(-1).to_numpy() for c in chunks]).astype(np.int64)
-    values = chunks[0].dictionary.to_numpy(zero_copy_only=False)
-    categories = pd.Index(np.asarray(values, dtype=object), dtype=object)
-    return pd.Categorical.from_codes(codes, categories=categories)
-
-
-def _as_categorical(column: pd.Series) -> pd.Series:
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return column
-    codes, values = pd.factorize(column.to_numpy(object))
-    categories = pd.Index(np.asarray(values, dtype=object), dtype=object)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=categories))
-
-
-def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Frames stacked; a column categorical in any frame is categorical (categories united).
-
-    Text columns of the other frames join it as they are (context rows in
-    front of a chunk: batch/state.py).
-    """
-    if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
-    joined: dict[str, Any] = {}
-    for name in frames[0].columns:
-        parts = [frame[name] for frame in frames]
-        if any(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
-            joined[name] = pd.Series(_united([_as_categorical(p) for p in parts]))
-        else:
-            joined[name] = pd.concat(parts, ignore_index=True)
-    return pd.DataFrame(joined, index=pd.RangeIndex(sum(len(f) for f in frames)))
+    users = pd.Series(categorical(codes, stripped))
+    return users, _Check((stripped == "").take(codes), EMPTY_USER)

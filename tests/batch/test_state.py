@@ -19,6 +19,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from riskscore.batch import cli_batch, observe, replay
+from riskscore.batch.categories import concat_frames
 from riskscore.batch.columns import DEFAULT_MAPPING, BatchInputError, parse_mapping
 from riskscore.batch.io import read_log
 from riskscore.batch.observe import BatchEnricher
@@ -32,7 +33,7 @@ from riskscore.batch.score import (
     summarize,
 )
 from riskscore.batch.state import META_FILE, ReplayState
-from riskscore.batch.validate import Validated, concat_frames, validate
+from riskscore.batch.validate import Validated, validate
 from riskscore.cli import main
 from riskscore.config import Config
 from riskscore.engine import SystemClock

@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from riskscore.batch import columns as c
 from riskscore.batch import validate as v
+from riskscore.batch.categories import concat_frames
 from riskscore.batch.columns import BatchInputError, parse_mapping
 from riskscore.batch.io import chunk_from_frame, read_all, read_log
 from riskscore.batch.rba import observation_from_row
 from riskscore.batch.validate import (
     Validated,
-    concat_frames,
     sort_by_time,
     time_sorted,
     validate,
