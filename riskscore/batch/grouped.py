@@ -50,6 +50,13 @@ def numbered_by_appearance(codes: Ints) -> bool:
     return bool(codes[0] == 0 and (np.diff(highest) <= 1).all() and codes.min() >= 0)
 
 
+def run_starts(ordered: NDArray[Any]) -> Ints:
+    """Where each run of equal values begins in a sorted array (0 first, if any)."""
+    if not len(ordered):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+
+
 def pair_keys(a: Ints, b: Ints) -> Ints:
     """One int64 per (a, b) pair of non-negative codes: equal pairs, equal keys; not dense."""
     width = int(b.max()) + 1 if len(b) else 1
@@ -76,10 +83,7 @@ class Groups:
     def __init__(self, codes: Ints) -> None:
         n = len(codes)
         self.order = np.argsort(codes, kind="stable")
-        ordered = codes[self.order]
-        start = np.ones(n, dtype=bool)
-        start[1:] = ordered[1:] != ordered[:-1]
-        self.starts = np.flatnonzero(start)
+        self.starts = run_starts(codes[self.order])
         self.sizes = np.diff(np.append(self.starts, n))
         # Sorted position of each sorted row's group start.
         self.first = np.repeat(self.starts, self.sizes)
@@ -161,5 +165,5 @@ def add_counts(keys: Ints, counts: Ints, more: Ints) -> tuple[Ints, Ints]:
     merged, summed = merged[order], summed[order]
     if not len(merged):
         return merged, summed
-    start = np.flatnonzero(np.concatenate(([True], merged[1:] != merged[:-1])))
+    start = run_starts(merged)
     return merged[start], np.add.reduceat(summed, start)

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from riskscore.batch import observe, replay
 from riskscore.batch.categories import as_categorical, categorical
 from riskscore.batch.columns import DEFAULT_MAPPING, TIMESTAMP, BatchInputError
-from riskscore.batch.grouped import codes_of, first_rows, pair_codes
+from riskscore.batch.grouped import codes_of, first_rows, pair_codes, run_starts
 from riskscore.batch.state import ReplayState
 from riskscore.batch.validate import Validated, time_order
 from riskscore.core.attempt import EventType
@@ -217,9 +217,8 @@ def decisions(
             risk_score=0.0,
         )
         names.append(DECISION_NAMES[decide(inputs, policy.config, policy.mode).effective_action])
-    return categorical(
-        codes, np.array(names, dtype=object)
-    ), policy.mode is AdvancedSecurityMode.AUDIT
+    decided = categorical(codes, np.array(names, dtype=object))
+    return decided, policy.mode is AdvancedSecurityMode.AUDIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +329,7 @@ def rank_auc(scores: NDArray[np.float64], positive: NDArray[np.bool_]) -> float:
     order = np.argsort(scores, kind="stable")
     ordered = scores[order]
     n = len(ordered)
-    start = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    start = run_starts(ordered)
     end = np.append(start[1:], n)
     # 1-based average rank of each run of equal scores.
     run_rank = (start + 1 + end) / 2.0
