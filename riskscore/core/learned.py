@@ -17,8 +17,8 @@ Two walks compute the same raw scores, bit for bit. ``raw_one`` and matrices
 under ``JIT_MIN_ROWS`` rows take the numpy walk (``_Walk.one`` and
 ``_Walk.block``: every tree one level per step, 256-row blocks). Larger
 matrices take the numba kernel of core/trees_jit.py (``_Walk.compiled``),
-about 7x faster on two cores; it is imported on the first such call, so the
-online service never loads numba.
+about 9x faster on two cores (bench_model.py); it is imported on the first
+such call, so the online service never loads numba.
 """
 
 from __future__ import annotations
